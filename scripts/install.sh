@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the phone and its test suite need on Debian 12 / Raspberry Pi OS: Debian packages, then npm packages.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests and the simulated lab use, and why:
+#   socat                      serial pty pairs for the front-panel link tests
+#   alsa-utils                 arecord/aplay/amixer: the ALSA audio driver spawns them
+#   pulseaudio(-utils), libasound2-plugins   a null sink with real 10/20 ms pacing for audio tests
+#   sox                        tone generation/inspection in audio tests and benches
+#   python3 make g++           node-gyp builds the native modules (epoll for onoff, i2c-bus)
+APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install: Debian packages missing: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then SUDO="sudo"; else
+      echo "install: not root and no sudo: install them with: apt-get install ${missing[*]}" >&2; exit 1
+    fi
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("install: Node >= 20.19 is needed, this is "+process.version); process.exit(1) }'
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+echo "install: ready"
