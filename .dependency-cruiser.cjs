@@ -4,10 +4,12 @@ const rooms = {
   "src/base/": [],
   "src/hal/api/": ["src/base/"],
   "src/hal/core/": ["src/hal/api/", "src/base/"],
-  "src/hal/drivers/": ["src/hal/api/", "src/hal/core/", "src/base/"],
-  "src/hal/emul/": ["src/hal/api/", "src/hal/core/", "src/base/"],
+  // wire protocols both sides speak (kernel input codes, the front-panel frame codec): drivers and emulators share them
+  "src/hal/protocol/": ["src/hal/api/", "src/base/"],
+  "src/hal/drivers/": ["src/hal/api/", "src/hal/core/", "src/hal/protocol/", "src/base/"],
+  "src/hal/emul/": ["src/hal/api/", "src/hal/core/", "src/hal/protocol/", "src/base/"],
   // src/hal/*.ts (board loader, device registry) build devices from drivers; they never touch emulators.
-  "src/hal/[^/]+$": ["src/hal/api/", "src/hal/core/", "src/hal/drivers/", "src/base/"],
+  "src/hal/[^/]+$": ["src/hal/api/", "src/hal/core/", "src/hal/protocol/", "src/hal/drivers/", "src/base/"],
   "src/phone/core/": ["src/base/"],
   "src/phone/[^/]+$": ["src/phone/core/", "src/sip/", "src/media/", "src/location/", "src/provisioning/", "src/hal/api/", "src/base/"],
   "src/ui/": ["src/phone/core/", "src/hal/api/", "src/base/"],

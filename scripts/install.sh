@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 #   pulseaudio(-utils), libasound2-plugins   a null sink with real 10/20 ms pacing for audio tests
 #   sox                        tone generation/inspection in audio tests and benches
 #   python3 make g++           node-gyp builds the native modules (epoll for onoff, i2c-bus)
-APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++)
+#   linux-libc-dev             the kernel's input-event-codes.h, which the key-code table is checked against
+APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++ linux-libc-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -29,6 +29,7 @@ function pattern(mode: LedMode, t: BlinkTiming): [number, number] | null {
 export class LedBlinker implements Leds {
   private readonly modes = new Map<string, LedMode>();
   private readonly timers = new Map<string, Timer>();
+  private closed = false;
 
   constructor(
     readonly ids: readonly string[],
@@ -76,6 +77,8 @@ export class LedBlinker implements Leds {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
     for (const id of this.ids) this.apply(id, false);
