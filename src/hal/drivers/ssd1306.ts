@@ -1,0 +1,248 @@
+// SSD1306 OLED panel (128x64 or 128x32) on I2C as a PixelDisplay: page addressing, only changed bytes sent.
+//
+// Every I2C write starts with a control byte (datasheet 8.1.5.2): 0x00 = commands follow, 0x40 = display data
+// follow, 0x80 = one command then another control byte. A data byte is one column of 8 pixels of a page, bit 0 on
+// top. Each changed run of columns in a page goes out as ONE transfer: [80 B0+page 80 col-lo 80 col-hi 40 data...].
+// A full 128x64 frame is 1024 bytes, ~23 ms at 400 kHz and ~92 ms at 100 kHz, so the driver keeps a copy of what
+// it last sent and sends only what differs. After any I2C failure the panel's RAM and settings are unknown (a
+// transfer broke off, or the module was re-plugged and is off with the charge pump down): the next call first
+// sends the init sequence again, and the next frame is sent whole.
+import type { Clock } from "../../base/clock.js";
+import { PhoneError, ErrorCodes, isPhoneError } from "../../base/errors.js";
+import type { MonoFrame, PixelDisplay } from "../api/display.js";
+import type { I2cBus } from "../api/i2c.js";
+
+const CTRL_COMMANDS = 0x00;
+const CTRL_ONE_COMMAND = 0x80;
+const CTRL_DATA = 0x40;
+const DISPLAY_OFF = 0xae;
+const DISPLAY_ON = 0xaf;
+const SET_CONTRAST = 0x81;
+/** Data bytes per transfer; a page of a 128-wide panel fits in one. */
+const MAX_DATA = 128;
+/** Unchanged columns between changed ones are resent when the gap is this short: a new run header costs 7 bytes. */
+const MERGE_GAP = 7;
+
+export interface Ssd1306Options {
+  address: number;
+  width: 128;
+  height: 64 | 32;
+  /** Kept for boards that add a reset line or a power-up delay; this driver needs no waits. */
+  clock: Clock;
+}
+
+export interface Ssd1306IoStats {
+  /** I2C write transfers sent (successful or not). */
+  writes: number;
+  /** Bytes in those transfers, control bytes included. */
+  bytes: number;
+  /** Transfers that failed. */
+  errors: number;
+}
+
+export class Ssd1306Display implements PixelDisplay {
+  readonly kind = "pixel" as const;
+  readonly width: number;
+  readonly height: number;
+  private readonly pages: number;
+  private readonly io: Ssd1306IoStats = { writes: 0, bytes: 0, errors: 0 };
+  private readonly where: string;
+  /** GDDRAM as we last wrote it (pages x width), or null when unknown. */
+  private shadow: Uint8Array | null = null;
+  private power = true;
+  private contrast: number;
+  private needsInit = true;
+  private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly bus: I2cBus,
+    private readonly opts: Ssd1306Options,
+  ) {
+    this.width = opts.width;
+    this.height = opts.height;
+    this.pages = opts.height / 8;
+    this.contrast = opts.height === 64 ? 0xcf : 0x8f;
+    this.where = `SSD1306 at 0x${opts.address.toString(16)} on /dev/i2c-${bus.bus}`;
+  }
+
+  static async open(bus: I2cBus, opts: Ssd1306Options): Promise<Ssd1306Display> {
+    if (opts.width !== 128 || (opts.height !== 64 && opts.height !== 32))
+      throw new PhoneError(ErrorCodes.BOARD_INVALID, `SSD1306 panel size ${opts.width}x${opts.height} is not 128x64 or 128x32`, { width: opts.width, height: opts.height });
+    const oled = new Ssd1306Display(bus, opts);
+    let present = false;
+    try {
+      present = await bus.probe(opts.address);
+    } catch {
+      present = false;
+    }
+    if (!present)
+      throw new PhoneError(
+        ErrorCodes.DEVICE_ABSENT,
+        `no SSD1306 answers at 0x${opts.address.toString(16)} on /dev/i2c-${bus.bus} (is the OLED connected, and is it at 0x3c or 0x3d?)`,
+        { bus: bus.bus, address: opts.address, part: "ssd1306" },
+      );
+    await oled.run("initialising", async () => {
+      await oled.init();
+      // Blank the RAM before switching on, so the power-up noise in GDDRAM is never seen.
+      await oled.sendPages(new Uint8Array(oled.pages * oled.width), null);
+      await oled.send([CTRL_COMMANDS, oled.power ? DISPLAY_ON : DISPLAY_OFF]);
+    });
+    return oled;
+  }
+
+  /** I2C traffic so far, for benchmarks. */
+  get stats(): Readonly<Ssd1306IoStats> {
+    return { ...this.io };
+  }
+
+  present(frame: MonoFrame): Promise<void> {
+    if (frame.width !== this.width || frame.height !== this.height || frame.pixels.length !== this.width * this.height)
+      return Promise.reject(
+        new PhoneError(ErrorCodes.BAD_REQUEST, `a ${frame.width}x${frame.height} frame (${frame.pixels.length} pixels) does not fit the ${this.width}x${this.height} SSD1306`, {
+          width: frame.width,
+          height: frame.height,
+        }),
+      );
+    const ram = this.toPages(frame);
+    return this.run("presenting a frame", () => this.sendPages(ram, this.shadow));
+  }
+
+  setPower(on: boolean): Promise<void> {
+    this.power = on;
+    return this.run(on ? "switching on" : "switching off", () => this.send([CTRL_COMMANDS, on ? DISPLAY_ON : DISPLAY_OFF]));
+  }
+
+  /** `level` 0-255 (the chip's 256 contrast steps; brightness on an OLED). */
+  setContrast(level: number): Promise<void> {
+    if (!Number.isInteger(level) || level < 0 || level > 255)
+      return Promise.reject(new PhoneError(ErrorCodes.BAD_REQUEST, `SSD1306 contrast is 0-255, not ${level}`, { level }));
+    this.contrast = level;
+    return this.run("setting contrast", () => this.send([CTRL_COMMANDS, SET_CONTRAST, level]));
+  }
+
+  /** Leaves the panel showing its last frame; the bus is shared and stays open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+  }
+
+  // ---- internals ----
+
+  /** Serialises calls; resynchronises first after a failure; on failure forgets what the panel holds. */
+  private run(doing: string, job: () => Promise<void>): Promise<void> {
+    if (this.closed) return Promise.reject(new PhoneError(ErrorCodes.DEVICE_CLOSED, `${this.where} is closed`, { bus: this.bus.bus, address: this.opts.address }));
+    const next = this.queue.then(async () => {
+      try {
+        if (this.needsInit && doing !== "initialising") {
+          await this.init();
+          await this.send([CTRL_COMMANDS, this.power ? DISPLAY_ON : DISPLAY_OFF]);
+        }
+        await job();
+      } catch (e) {
+        this.needsInit = true;
+        this.shadow = null;
+        throw this.wrap(e, doing);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * The usual init (datasheet application note; Adafruit and u8g2 use the same values): display off, clock,
+   * multiplex = height-1, offset 0, start line 0, charge pump on, page addressing, segment remap + COM scan
+   * reversed (upright on standard modules), COM pins (alternative for 64 rows, sequential for 32), contrast,
+   * pre-charge, VCOMH, scrolling off, RAM shown, not inverted. The display is switched on by the caller.
+   */
+  private async init(): Promise<void> {
+    const h = this.height;
+    await this.send([
+      CTRL_COMMANDS,
+      DISPLAY_OFF,
+      0xd5, 0x80,
+      0xa8, h - 1,
+      0xd3, 0x00,
+      0x40,
+      0x8d, 0x14,
+      0x20, 0x02,
+      0xa1,
+      0xc8,
+      0xda, h === 64 ? 0x12 : 0x02,
+      SET_CONTRAST, this.contrast,
+      0xd9, 0xf1,
+      0xdb, 0x40,
+      0x2e,
+      0xa4,
+      0xa6,
+    ]);
+    this.needsInit = false;
+  }
+
+  /** Frame pixels -> GDDRAM layout: pages x width bytes, bit b of byte (page, x) is pixel (x, page*8+b). */
+  private toPages(frame: MonoFrame): Uint8Array {
+    const { width, pages } = this;
+    const ram = new Uint8Array(pages * width);
+    const px = frame.pixels;
+    for (let p = 0; p < pages; p++)
+      for (let x = 0; x < width; x++) {
+        let b = 0;
+        for (let bit = 0; bit < 8; bit++) if (px[(p * 8 + bit) * width + x]) b |= 1 << bit;
+        ram[p * width + x] = b;
+      }
+    return ram;
+  }
+
+  /** Sends the columns of `ram` that differ from `have` (all of them when `have` is null), updating the shadow. */
+  private async sendPages(ram: Uint8Array, have: Uint8Array | null): Promise<void> {
+    const w = this.width;
+    const shadow = have ?? new Uint8Array(this.pages * w);
+    for (let p = 0; p < this.pages; p++) {
+      for (const [from, to] of dirtyRuns(have, ram, p * w, w)) {
+        for (let c = from; c < to; c += MAX_DATA) {
+          const end = Math.min(to, c + MAX_DATA);
+          await this.send([
+            CTRL_ONE_COMMAND, 0xb0 | p,
+            CTRL_ONE_COMMAND, c & 0x0f,
+            CTRL_ONE_COMMAND, 0x10 | (c >> 4),
+            CTRL_DATA, ...ram.subarray(p * w + c, p * w + end),
+          ]);
+          shadow.set(ram.subarray(p * w + c, p * w + end), p * w + c);
+        }
+      }
+    }
+    // Only now is every byte known: a failure above left this.shadow null (set by run()).
+    this.shadow = shadow;
+  }
+
+  private async send(bytes: number[]): Promise<void> {
+    this.io.writes++;
+    this.io.bytes += bytes.length;
+    try {
+      await this.bus.write(this.opts.address, Uint8Array.from(bytes));
+    } catch (e) {
+      this.io.errors++;
+      throw e;
+    }
+  }
+
+  private wrap(e: unknown, doing: string): PhoneError {
+    const code = isPhoneError(e) ? e.code : ErrorCodes.I2C_IO;
+    const why = e instanceof Error ? e.message : String(e);
+    return new PhoneError(code, `${this.where}: ${doing} failed: ${why}`, { bus: this.bus.bus, address: this.opts.address }, { cause: e });
+  }
+}
+
+/** [from, to) column runs of one page (starting at `at` in both buffers) that differ; all columns if `have` is null. */
+function dirtyRuns(have: Uint8Array | null, want: Uint8Array, at: number, width: number): Array<[number, number]> {
+  if (!have) return [[0, width]];
+  const runs: Array<[number, number]> = [];
+  for (let x = 0; x < width; x++) {
+    if (have[at + x] === want[at + x]) continue;
+    const last = runs[runs.length - 1];
+    if (last && x - last[1] <= MERGE_GAP) last[1] = x + 1;
+    else runs.push([x, x + 1]);
+  }
+  return runs;
+}
