@@ -1,0 +1,100 @@
+// `phone` entry: parse arguments, load the board, build the devices on the real or simulated platform, run, stop cleanly.
+import { parseArgs } from "node:util";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { createSystemClock } from "../src/base/clock.js";
+import { createLogger } from "../src/base/log.js";
+import { isPhoneError } from "../src/base/errors.js";
+import { loadBoard } from "../src/hal/board-loader.js";
+import { buildDevices } from "../src/hal/boards.js";
+import type { Platform } from "../src/hal/api/platform.js";
+import { LinuxPlatform } from "../src/hal/linux-platform.js";
+import { SimPlatform } from "../src/hal/emul/sim-platform.js";
+import { openEvdev } from "../src/hal/drivers/input-evdev.js";
+import { chooseBoard } from "./board-choice.js";
+import { Lifecycle } from "./lifecycle.js";
+import { HardwareCheck } from "./hardware-check.js";
+import { SimTerminal } from "./sim-terminal.js";
+
+const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
+
+  --board NAME|FILE   board profile: a name from board/ (sim, rpi-gpio, rpi-i2c, rpi-frontpanel) or a .json path
+  --emulate           run the board's drivers against chip emulators instead of real hardware
+  --data-dir DIR      where the phone keeps its state (default ./.phone-data)
+  --log-level LEVEL   trace, debug, info, warn, error (default info)
+  --no-terminal       on the simulated board, do not draw the phone in this terminal
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        board: { type: "string" },
+        emulate: { type: "boolean", default: false },
+        "data-dir": { type: "string", default: ".phone-data" },
+        "log-level": { type: "string", default: "info" },
+        "no-terminal": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`phone: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const clock = createSystemClock();
+  const terminal = !args["no-terminal"] && process.stdout.isTTY && process.stdin.isTTY;
+  const log = createLogger({ level: terminal ? "warn" : args["log-level"] });
+  const life = new Lifecycle(log);
+
+  const choice = await chooseBoard(args.board, process.env);
+  const board = await loadBoard(choice.board);
+  const dataDir = path.resolve(args["data-dir"]);
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const emulated = board.id === "sim" || args.emulate;
+  log.info({ board: board.id, why: choice.why, emulated, dataDir }, "starting");
+
+  let platform: Platform;
+  let sim: SimPlatform | undefined;
+  if (emulated) platform = sim = await SimPlatform.create(board, { clock, openInput: (p) => openEvdev(p) });
+  else platform = new LinuxPlatform(clock, log);
+  life.started("platform", () => platform.close());
+
+  const devices = await buildDevices(board, platform, clock, log);
+  life.started("devices", () => devices.close());
+  const check = new HardwareCheck(devices, clock, log);
+  await check.start();
+  life.started("hardware check", () => check.stop());
+
+  const stop = (): void => {
+    void life.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+
+  if (sim && terminal) {
+    const face = new SimTerminal(sim, clock, process.stdout, process.stdin, stop);
+    face.start();
+    life.started("terminal", () => face.stop());
+  } else {
+    process.stdout.write(`phone: running board '${board.id}' (${board.model})${emulated ? " on chip emulators" : ""}; Ctrl-C stops\n`);
+  }
+  return -1; // keep running
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e: unknown) => {
+    const msg = isPhoneError(e) ? `${e.code}: ${e.message}` : (e as Error)?.stack ?? String(e);
+    process.stderr.write(`phone: cannot start: ${msg}\n`);
+    process.exit(1);
+  },
+);
