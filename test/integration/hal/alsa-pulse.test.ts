@@ -1,0 +1,53 @@
+// The ALSA driver against a PulseAudio null sink: real 10/20 ms pacing, and a tone played comes back from the monitor.
+import assert from "node:assert/strict";
+import { createSystemClock } from "../../../src/base/clock.js";
+import { AlsaAudioDevice } from "../../../src/hal/drivers/alsa-audio.js";
+import type { AudioFormat } from "../../../src/hal/api/audio.js";
+import { samplesPerFrame } from "../../../src/hal/api/audio.js";
+import { dominantHz, rmsDbfs, toneS16 } from "../../../src/hal/emul/pcm-analysis.js";
+import { startPulse, type PulseLab } from "../../support/pulse.js";
+
+const clock = createSystemClock();
+
+describe("ALSA driver on a PulseAudio null sink (paced)", function () {
+  this.timeout(60000);
+  let pulse: PulseLab;
+  before(async () => (pulse = await startPulse(16000)));
+  after(async () => pulse?.stop());
+
+  for (const periodMs of [10, 20] as const) {
+    it(`delivers capture frames in real time with ${periodMs} ms periods, and hears a 440 Hz tone played into the sink`, async () => {
+      const format: AudioFormat = { rate: 16000, periodMs };
+      const mic = new AlsaAudioDevice({ name: "handset", capturePcm: "pulse", bufferMs: 80, clock, env: pulse.env });
+      const spk = new AlsaAudioDevice({ name: "speaker", playbackPcm: "pulse", bufferMs: 200, clock, env: { ...pulse.env } });
+      const cap = mic.openCapture(format);
+      const frames: { t: number; f: Int16Array }[] = [];
+      cap.onFrame((f, t) => frames.push({ t, f }));
+      const errors: string[] = [];
+      cap.onError((e) => errors.push(e.message));
+      const play = spk.openPlayback(format);
+      const n = samplesPerFrame(format);
+      const tone = toneS16({ hz: 440, ms: 1500, dbfs: -12, rate: format.rate });
+      let i = 0;
+      // feed the speaker one period at a time, as the phone's audio loop does
+      const feeder = clock.setInterval(() => {
+        while (i < tone.length && play.write(tone.subarray(i, i + n))) i += n;
+      }, periodMs);
+      const want = Math.round(1200 / periodMs);
+      const t0 = clock.now();
+      while (frames.length < want && clock.now() - t0 < 20000) await clock.sleep(20);
+      const elapsed = clock.now() - t0;
+      feeder.cancel();
+      await play.stop();
+      await cap.stop();
+      assert.ok(frames.length >= want, `got ${frames.length} frames; errors: ${errors.join(" / ")}`);
+      for (const { f } of frames) assert.equal(f.length, n);
+      // Paced: 1.2 s of audio cannot arrive much faster than 1.2 s (an unpaced PCM delivers it in milliseconds).
+      assert.ok(elapsed >= 1200 * 0.75, `1200 ms of frames arrived in ${elapsed.toFixed(0)} ms`);
+      const heard = new Int16Array(frames.slice(-Math.round(400 / periodMs)).flatMap(({ f }) => [...f]));
+      assert.ok(rmsDbfs(heard) > -30, `level ${rmsDbfs(heard).toFixed(1)} dBFS`);
+      const hz = dominantHz(heard, format.rate);
+      assert.ok(Math.abs(hz - 440) <= 5, `dominant ${hz} Hz`);
+    });
+  }
+});
