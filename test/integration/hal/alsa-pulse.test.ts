@@ -6,6 +6,12 @@ import type { AudioFormat } from "../../../src/hal/api/audio.js";
 import { samplesPerFrame } from "../../../src/hal/api/audio.js";
 import { dominantHz, rmsDbfs, toneS16 } from "../../../src/hal/emul/pcm-analysis.js";
 import { startPulse, type PulseLab } from "../../support/pulse.js";
+import { AlsaMixer } from "../../../src/hal/drivers/alsa-mixer.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { isPhoneError } from "../../../src/base/errors.js";
+
+const run = promisify(execFile);
 
 const clock = createSystemClock();
 
@@ -50,4 +56,16 @@ describe("ALSA driver on a PulseAudio null sink (paced)", function () {
       assert.ok(Math.abs(hz - 440) <= 5, `dominant ${hz} Hz`);
     });
   }
+
+  it("sets volume and mute through real amixer on a real mixer control (PulseAudio's ALSA ctl)", async () => {
+    const mixer = new AlsaMixer({ card: "pulse", device: "pulse", controls: { speaker: "Master", ringer: "NoSuchControl" }, env: pulse.env });
+    await mixer.setVolume("speaker", 40);
+    assert.equal(await mixer.getVolume("speaker"), 40);
+    assert.match((await run("pactl", ["get-sink-volume", "fake"], { env: pulse.env })).stdout, /\b40%/);
+    await mixer.setMute("speaker", true);
+    assert.match((await run("pactl", ["get-sink-mute", "fake"], { env: pulse.env })).stdout, /Mute: yes/);
+    await mixer.setMute("speaker", false);
+    assert.match((await run("pactl", ["get-sink-mute", "fake"], { env: pulse.env })).stdout, /Mute: no/);
+    await assert.rejects(mixer.setVolume("ringer", 10), (e: unknown) => isPhoneError(e, "PHONE_ERR_MIXER") && /NoSuchControl/.test((e as Error).message));
+  });
 });
