@@ -13,6 +13,7 @@ import type { Clock } from "../../base/clock.js";
 import { PhoneError, ErrorCodes, isPhoneError } from "../../base/errors.js";
 import type { TextDisplay } from "../api/display.js";
 import type { I2cBus } from "../api/i2c.js";
+import { probeOrAbsent } from "../core/i2c-probe.js";
 
 const RS = 0x01;
 const EN = 0x04;
@@ -75,18 +76,7 @@ export class Hd44780Pcf8574Display implements TextDisplay {
     if (![16, 20].includes(opts.cols) || ![2, 4].includes(opts.rows))
       throw new PhoneError(ErrorCodes.BOARD_INVALID, `HD44780 display size ${opts.cols}x${opts.rows} is not 16x2, 16x4, 20x2 or 20x4`, { cols: opts.cols, rows: opts.rows });
     const lcd = new Hd44780Pcf8574Display(bus, opts);
-    let present = false;
-    try {
-      present = await bus.probe(opts.address);
-    } catch {
-      present = false;
-    }
-    if (!present)
-      throw new PhoneError(
-        ErrorCodes.DEVICE_ABSENT,
-        `no HD44780/PCF8574 answers at 0x${opts.address.toString(16)} on /dev/i2c-${bus.bus} (is the display connected?)`,
-        { bus: bus.bus, address: opts.address, part: "hd44780-pcf8574" },
-      );
+    await probeOrAbsent(bus, opts.address, "HD44780/PCF8574", "is the display connected?");
     await lcd.run("initialising", () => lcd.init(50));
     return lcd;
   }

@@ -11,6 +11,7 @@ import type { Clock } from "../../base/clock.js";
 import { PhoneError, ErrorCodes, isPhoneError } from "../../base/errors.js";
 import type { MonoFrame, PixelDisplay } from "../api/display.js";
 import type { I2cBus } from "../api/i2c.js";
+import { probeOrAbsent } from "../core/i2c-probe.js";
 
 const CTRL_COMMANDS = 0x00;
 const CTRL_ONE_COMMAND = 0x80;
@@ -70,18 +71,7 @@ export class Ssd1306Display implements PixelDisplay {
     if (opts.width !== 128 || (opts.height !== 64 && opts.height !== 32))
       throw new PhoneError(ErrorCodes.BOARD_INVALID, `SSD1306 panel size ${opts.width}x${opts.height} is not 128x64 or 128x32`, { width: opts.width, height: opts.height });
     const oled = new Ssd1306Display(bus, opts);
-    let present = false;
-    try {
-      present = await bus.probe(opts.address);
-    } catch {
-      present = false;
-    }
-    if (!present)
-      throw new PhoneError(
-        ErrorCodes.DEVICE_ABSENT,
-        `no SSD1306 answers at 0x${opts.address.toString(16)} on /dev/i2c-${bus.bus} (is the OLED connected, and is it at 0x3c or 0x3d?)`,
-        { bus: bus.bus, address: opts.address, part: "ssd1306" },
-      );
+    await probeOrAbsent(bus, opts.address, "SSD1306", "is the OLED connected, and is it at 0x3c or 0x3d?");
     await oled.run("initialising", async () => {
       await oled.init();
       // Blank the RAM before switching on, so the power-up noise in GDDRAM is never seen.

@@ -8,6 +8,7 @@ import { PhoneError, ErrorCodes, isPhoneError } from "../../base/errors.js";
 import { Listeners, type Unsubscribe } from "../api/events.js";
 import type { GpioLine } from "../api/gpio.js";
 import type { I2cBus } from "../api/i2c.js";
+import { probeOrAbsent } from "../core/i2c-probe.js";
 import { isValidKeyId, type KeyId, type Keypad } from "../api/keypad.js";
 import { KeyStream, LongPressKeypad } from "../core/long-press.js";
 import {
@@ -75,18 +76,7 @@ export class Tca8418Keypad extends KeyStream implements Tca8418Handle {
   static async open(bus: I2cBus, opts: Tca8418Options): Promise<Tca8418Handle> {
     const { rowMask, colMask } = checkKeymap(opts.keymap);
     const pad = new Tca8418Keypad(bus, opts);
-    let present = false;
-    try {
-      present = await bus.probe(opts.address);
-    } catch {
-      present = false;
-    }
-    if (!present)
-      throw new PhoneError(
-        ErrorCodes.DEVICE_ABSENT,
-        `no TCA8418 answers at 0x${opts.address.toString(16)} on I2C bus ${bus.bus} (is the keypad controller connected?)`,
-        { bus: bus.bus, address: opts.address },
-      );
+    await probeOrAbsent(bus, opts.address, "TCA8418", "is the keypad controller connected?");
     try {
       await pad.writeReg(REG.KP_GPIO1, rowMask);
       await pad.writeReg(REG.KP_GPIO2, colMask & 0xff);

@@ -2,25 +2,15 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../../../src/base/clock.js";
 import { ErrorCodes, isPhoneError } from "../../../../src/base/errors.js";
-import type { BoardTiming } from "../../../../src/hal/api/board.js";
 import type { GpioChip, Level } from "../../../../src/hal/api/gpio.js";
 import type { HookEvent } from "../../../../src/hal/api/hook.js";
 import { openSysfsGpioChip } from "../../../../src/hal/drivers/gpio-sysfs.js";
 import { createGpioHook } from "../../../../src/hal/drivers/hook-gpio.js";
 import { FakeSysfsKernel } from "./fake-sysfs-kernel.js";
+import { TEST_TIMING } from "../../../support/board-timing.js";
 
 const BASE = 512; // a Pi 4 on kernel 6.6
-const TIMING: BoardTiming = {
-  debounceMs: 20,
-  hookFlashMinMs: 80,
-  hookFlashMaxMs: 700,
-  longPressMs: 800,
-  scanIntervalMs: 5,
-  ledSlowMs: 500,
-  ledFastMs: 125,
-  ledWinkOnMs: 100,
-  ledWinkOffMs: 900,
-};
+const TIMING = TEST_TIMING;
 
 describe("gpio-sysfs: lines through onoff against sysfs files", () => {
   let k: FakeSysfsKernel;

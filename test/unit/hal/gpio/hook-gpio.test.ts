@@ -1,22 +1,12 @@
 // Hook switch on an emulated GPIO line: bounce, flash, glitches, hang-up and resync.
 import assert from "node:assert/strict";
 import { ManualClock } from "../../../../src/base/clock.js";
-import type { BoardTiming } from "../../../../src/hal/api/board.js";
 import type { HookEvent } from "../../../../src/hal/api/hook.js";
 import { createGpioHook, type GpioHook } from "../../../../src/hal/drivers/hook-gpio.js";
 import { EmulatedGpioChip } from "../../../../src/hal/emul/gpio-emul.js";
+import { TEST_TIMING } from "../../../support/board-timing.js";
 
-const TIMING: BoardTiming = {
-  debounceMs: 20,
-  hookFlashMinMs: 80,
-  hookFlashMaxMs: 700,
-  longPressMs: 800,
-  scanIntervalMs: 5,
-  ledSlowMs: 500,
-  ledFastMs: 125,
-  ledWinkOnMs: 100,
-  ledWinkOffMs: 900,
-};
+const TIMING = TEST_TIMING;
 const LINE = 17;
 // This board: contact to ground when the handset is lifted, pull-up, so off-hook = wire 0 = logical 1.
 const OFF = 0;

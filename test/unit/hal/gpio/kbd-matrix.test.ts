@@ -2,24 +2,15 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../../../src/base/clock.js";
 import { ErrorCodes, isPhoneError } from "../../../../src/base/errors.js";
-import type { BoardLine, BoardTiming } from "../../../../src/hal/api/board.js";
+import type { BoardLine } from "../../../../src/hal/api/board.js";
 import type { KeyEvent, Keypad } from "../../../../src/hal/api/keypad.js";
 import { KbdMatrixEngine, ghosting, type ColumnDrive } from "../../../../src/hal/core/kbd-matrix-engine.js";
 import { createGpioMatrixKeypad } from "../../../../src/hal/drivers/kbd-matrix-gpio.js";
 import { EmulatedGpioChip } from "../../../../src/hal/emul/gpio-emul.js";
 import { KeypadMatrixEmul } from "../../../../src/hal/emul/keypad-matrix-emul.js";
+import { TEST_TIMING } from "../../../support/board-timing.js";
 
-const TIMING: BoardTiming = {
-  debounceMs: 20,
-  hookFlashMinMs: 80,
-  hookFlashMaxMs: 700,
-  longPressMs: 800,
-  scanIntervalMs: 5,
-  ledSlowMs: 500,
-  ledFastMs: 125,
-  ledWinkOnMs: 100,
-  ledWinkOffMs: 900,
-};
+const TIMING = TEST_TIMING;
 const KEYMAP = [
   ["1", "2", "3"],
   ["4", "5", "6"],

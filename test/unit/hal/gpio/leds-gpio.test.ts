@@ -1,23 +1,13 @@
 // LEDs on emulated GPIO outputs: each mode's on/off sequence as seen on the wire.
 import assert from "node:assert/strict";
 import { ManualClock } from "../../../../src/base/clock.js";
-import type { BoardTiming } from "../../../../src/hal/api/board.js";
 import type { Level } from "../../../../src/hal/api/gpio.js";
 import type { LedMode, Leds } from "../../../../src/hal/api/leds.js";
 import { createGpioLeds } from "../../../../src/hal/drivers/leds-gpio.js";
 import { EmulatedGpioChip } from "../../../../src/hal/emul/gpio-emul.js";
+import { TEST_TIMING } from "../../../support/board-timing.js";
 
-const TIMING: BoardTiming = {
-  debounceMs: 20,
-  hookFlashMinMs: 80,
-  hookFlashMaxMs: 700,
-  longPressMs: 800,
-  scanIntervalMs: 5,
-  ledSlowMs: 500,
-  ledFastMs: 125,
-  ledWinkOnMs: 100,
-  ledWinkOffMs: 900,
-};
+const TIMING = TEST_TIMING;
 const MSG = 20; // sinks current: lit = wire low
 const SPK = 21; // sources current: lit = wire high
 
