@@ -10,10 +10,11 @@
 // know the controller's state (a transfer broken mid-byte leaves it out of nibble step; a reconnected module is
 // back in 8-bit mode), so the next call first resynchronises with the 8-bit/4-bit init dance and repaints.
 import type { Clock } from "../../base/clock.js";
-import { PhoneError, ErrorCodes, isPhoneError } from "../../base/errors.js";
+import { PhoneError, ErrorCodes } from "../../base/errors.js";
 import type { TextDisplay } from "../api/display.js";
 import type { I2cBus } from "../api/i2c.js";
 import { probeOrAbsent } from "../core/i2c-probe.js";
+import { ResyncQueue } from "../core/resync-queue.js";
 
 const RS = 0x01;
 const EN = 0x04;
@@ -57,9 +58,7 @@ export class Hd44780Pcf8574Display implements TextDisplay {
   /** Character codes on the glass, or null when unknown (after an error). */
   private shadow: Uint8Array[] | null = null;
   private light = true;
-  private needsInit = true;
-  private closed = false;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly jobs: ResyncQueue;
 
   private constructor(
     private readonly bus: I2cBus,
@@ -68,6 +67,12 @@ export class Hd44780Pcf8574Display implements TextDisplay {
     this.cols = opts.cols;
     this.rows = opts.rows;
     this.where = `HD44780/PCF8574 at 0x${opts.address.toString(16)} on /dev/i2c-${bus.bus}`;
+    this.jobs = new ResyncQueue(this.where, { bus: bus.bus, address: opts.address }, {
+      resync: () => this.init(0),
+      invalidate: () => {
+        this.shadow = null;
+      },
+    });
     // DDRAM row starts: lines 3 and 4 of a 4-row module continue lines 1 and 2 (20x4: 0x00, 0x40, 0x14, 0x54).
     this.offsets = [0x00, 0x40, 0x00 + opts.cols, 0x40 + opts.cols];
   }
@@ -77,7 +82,7 @@ export class Hd44780Pcf8574Display implements TextDisplay {
       throw new PhoneError(ErrorCodes.BOARD_INVALID, `HD44780 display size ${opts.cols}x${opts.rows} is not 16x2, 16x4, 20x2 or 20x4`, { cols: opts.cols, rows: opts.rows });
     const lcd = new Hd44780Pcf8574Display(bus, opts);
     await probeOrAbsent(bus, opts.address, "HD44780/PCF8574", "is the display connected?");
-    await lcd.run("initialising", () => lcd.init(50));
+    await lcd.jobs.run("initialising", () => lcd.init(50), { init: true });
     return lcd;
   }
 
@@ -90,7 +95,7 @@ export class Hd44780Pcf8574Display implements TextDisplay {
     if (!Number.isInteger(row) || !Number.isInteger(col) || row < 0 || row >= this.rows || col < 0 || col >= this.cols)
       return Promise.reject(new PhoneError(ErrorCodes.BAD_REQUEST, `(${row}, ${col}) is off the ${this.cols}x${this.rows} LCD`, { row, col }));
     const codes = encode(text).slice(0, this.cols - col);
-    return this.run(`writing row ${row}`, () => this.paint(row, col, codes));
+    return this.jobs.run(`writing row ${row}`, () => this.paint(row, col, codes));
   }
 
   show(lines: readonly string[]): Promise<void> {
@@ -99,19 +104,19 @@ export class Hd44780Pcf8574Display implements TextDisplay {
       while (codes.length < this.cols) codes.push(0x20);
       return codes;
     });
-    return this.run("showing a screen", async () => {
+    return this.jobs.run("showing a screen", async () => {
       for (let r = 0; r < this.rows; r++) await this.paint(r, 0, want[r]);
     });
   }
 
   clear(): Promise<void> {
-    return this.run("clearing", () => this.clearGlass());
+    return this.jobs.run("clearing", () => this.clearGlass());
   }
 
   setBacklight(on: boolean): Promise<void> {
     this.light = on;
     // One port byte with EN low: only P3 changes, the controller sees nothing.
-    return this.run("switching the backlight", () => this.send([this.port(0)]));
+    return this.jobs.run("switching the backlight", () => this.send([this.port(0)]));
   }
 
   defineGlyph(slot: number, rows: readonly number[]): Promise<void> {
@@ -121,37 +126,16 @@ export class Hd44780Pcf8574Display implements TextDisplay {
       );
     const pattern = [...rows];
     this.glyphs.set(slot, pattern);
-    return this.run(`defining glyph ${slot}`, () => this.sendGlyph(slot, pattern));
+    return this.jobs.run(`defining glyph ${slot}`, () => this.sendGlyph(slot, pattern));
   }
 
   /** Leaves the last screen and backlight as they are (a "shutting down" message stays readable); the bus is shared. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue.catch(() => undefined);
+    await this.jobs.close();
   }
 
   // ---- internals ----
 
-  /**
-   * Runs `job` after every earlier call has finished (bytes of two calls must never interleave), after a resync if
-   * the last call failed. On failure the controller state is unknown: mark for resync and repaint.
-   */
-  private run(doing: string, job: () => Promise<void>): Promise<void> {
-    if (this.closed) return Promise.reject(new PhoneError(ErrorCodes.DEVICE_CLOSED, `${this.where} is closed`, { bus: this.bus.bus, address: this.opts.address }));
-    const next = this.queue.then(async () => {
-      try {
-        if (this.needsInit && doing !== "initialising") await this.init(0);
-        await job();
-      } catch (e) {
-        this.needsInit = true;
-        this.shadow = null;
-        throw this.wrap(e, doing);
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
 
   /**
    * The datasheet's "initializing by instruction" for 4-bit interfaces: three 8-bit function sets, then the
@@ -174,7 +158,7 @@ export class Hd44780Pcf8574Display implements TextDisplay {
     await this.clearGlass();
     await this.send(this.byte(CMD_ENTRY_INC, 0));
     for (const [slot, rows] of this.glyphs) await this.sendGlyph(slot, rows);
-    this.needsInit = false;
+    this.jobs.initialised();
   }
 
   private async clearGlass(): Promise<void> {
@@ -227,11 +211,6 @@ export class Hd44780Pcf8574Display implements TextDisplay {
     }
   }
 
-  private wrap(e: unknown, doing: string): PhoneError {
-    const code = isPhoneError(e) ? e.code : ErrorCodes.I2C_IO;
-    const why = e instanceof Error ? e.message : String(e);
-    return new PhoneError(code, `${this.where}: ${doing} failed: ${why}`, { bus: this.bus.bus, address: this.opts.address }, { cause: e });
-  }
 }
 
 /** Text -> A00 character codes, one per code point. */

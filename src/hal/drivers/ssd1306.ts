@@ -8,10 +8,11 @@
 // transfer broke off, or the module was re-plugged and is off with the charge pump down): the next call first
 // sends the init sequence again, and the next frame is sent whole.
 import type { Clock } from "../../base/clock.js";
-import { PhoneError, ErrorCodes, isPhoneError } from "../../base/errors.js";
+import { PhoneError, ErrorCodes } from "../../base/errors.js";
 import type { MonoFrame, PixelDisplay } from "../api/display.js";
 import type { I2cBus } from "../api/i2c.js";
 import { probeOrAbsent } from "../core/i2c-probe.js";
+import { ResyncQueue } from "../core/resync-queue.js";
 
 const CTRL_COMMANDS = 0x00;
 const CTRL_ONE_COMMAND = 0x80;
@@ -52,9 +53,7 @@ export class Ssd1306Display implements PixelDisplay {
   private shadow: Uint8Array | null = null;
   private power = true;
   private contrast: number;
-  private needsInit = true;
-  private closed = false;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly jobs: ResyncQueue;
 
   private constructor(
     private readonly bus: I2cBus,
@@ -65,6 +64,15 @@ export class Ssd1306Display implements PixelDisplay {
     this.pages = opts.height / 8;
     this.contrast = opts.height === 64 ? 0xcf : 0x8f;
     this.where = `SSD1306 at 0x${opts.address.toString(16)} on /dev/i2c-${bus.bus}`;
+    this.jobs = new ResyncQueue(this.where, { bus: bus.bus, address: opts.address }, {
+      resync: async () => {
+        await this.init();
+        await this.send([CTRL_COMMANDS, this.power ? DISPLAY_ON : DISPLAY_OFF]);
+      },
+      invalidate: () => {
+        this.shadow = null;
+      },
+    });
   }
 
   static async open(bus: I2cBus, opts: Ssd1306Options): Promise<Ssd1306Display> {
@@ -72,12 +80,12 @@ export class Ssd1306Display implements PixelDisplay {
       throw new PhoneError(ErrorCodes.BOARD_INVALID, `SSD1306 panel size ${opts.width}x${opts.height} is not 128x64 or 128x32`, { width: opts.width, height: opts.height });
     const oled = new Ssd1306Display(bus, opts);
     await probeOrAbsent(bus, opts.address, "SSD1306", "is the OLED connected, and is it at 0x3c or 0x3d?");
-    await oled.run("initialising", async () => {
+    await oled.jobs.run("initialising", async () => {
       await oled.init();
       // Blank the RAM before switching on, so the power-up noise in GDDRAM is never seen.
       await oled.sendPages(new Uint8Array(oled.pages * oled.width), null);
       await oled.send([CTRL_COMMANDS, oled.power ? DISPLAY_ON : DISPLAY_OFF]);
-    });
+    }, { init: true });
     return oled;
   }
 
@@ -95,12 +103,12 @@ export class Ssd1306Display implements PixelDisplay {
         }),
       );
     const ram = this.toPages(frame);
-    return this.run("presenting a frame", () => this.sendPages(ram, this.shadow));
+    return this.jobs.run("presenting a frame", () => this.sendPages(ram, this.shadow));
   }
 
   setPower(on: boolean): Promise<void> {
     this.power = on;
-    return this.run(on ? "switching on" : "switching off", () => this.send([CTRL_COMMANDS, on ? DISPLAY_ON : DISPLAY_OFF]));
+    return this.jobs.run(on ? "switching on" : "switching off", () => this.send([CTRL_COMMANDS, on ? DISPLAY_ON : DISPLAY_OFF]));
   }
 
   /** `level` 0-255 (the chip's 256 contrast steps; brightness on an OLED). */
@@ -108,37 +116,16 @@ export class Ssd1306Display implements PixelDisplay {
     if (!Number.isInteger(level) || level < 0 || level > 255)
       return Promise.reject(new PhoneError(ErrorCodes.BAD_REQUEST, `SSD1306 contrast is 0-255, not ${level}`, { level }));
     this.contrast = level;
-    return this.run("setting contrast", () => this.send([CTRL_COMMANDS, SET_CONTRAST, level]));
+    return this.jobs.run("setting contrast", () => this.send([CTRL_COMMANDS, SET_CONTRAST, level]));
   }
 
   /** Leaves the panel showing its last frame; the bus is shared and stays open. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue.catch(() => undefined);
+    await this.jobs.close();
   }
 
   // ---- internals ----
 
-  /** Serialises calls; resynchronises first after a failure; on failure forgets what the panel holds. */
-  private run(doing: string, job: () => Promise<void>): Promise<void> {
-    if (this.closed) return Promise.reject(new PhoneError(ErrorCodes.DEVICE_CLOSED, `${this.where} is closed`, { bus: this.bus.bus, address: this.opts.address }));
-    const next = this.queue.then(async () => {
-      try {
-        if (this.needsInit && doing !== "initialising") {
-          await this.init();
-          await this.send([CTRL_COMMANDS, this.power ? DISPLAY_ON : DISPLAY_OFF]);
-        }
-        await job();
-      } catch (e) {
-        this.needsInit = true;
-        this.shadow = null;
-        throw this.wrap(e, doing);
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
 
   /**
    * The usual init (datasheet application note; Adafruit and u8g2 use the same values): display off, clock,
@@ -167,7 +154,7 @@ export class Ssd1306Display implements PixelDisplay {
       0xa4,
       0xa6,
     ]);
-    this.needsInit = false;
+    this.jobs.initialised();
   }
 
   /** Frame pixels -> GDDRAM layout: pages x width bytes, bit b of byte (page, x) is pixel (x, page*8+b). */
@@ -217,11 +204,6 @@ export class Ssd1306Display implements PixelDisplay {
     }
   }
 
-  private wrap(e: unknown, doing: string): PhoneError {
-    const code = isPhoneError(e) ? e.code : ErrorCodes.I2C_IO;
-    const why = e instanceof Error ? e.message : String(e);
-    return new PhoneError(code, `${this.where}: ${doing} failed: ${why}`, { bus: this.bus.bus, address: this.opts.address }, { cause: e });
-  }
 }
 
 /** [from, to) column runs of one page (starting at `at` in both buffers) that differ; all columns if `have` is null. */
