@@ -1,0 +1,58 @@
+// Lays a Screen out on a character grid (16x2, 20x4, ...): status line, body, softkeys; long lines scroll.
+import type { Screen } from "./screen.js";
+import { glyphChar } from "./lcd-glyphs.js";
+
+/** Long lines pause this long at the start, then move one character per step. */
+export const SCROLL_PAUSE_MS = 1200;
+export const SCROLL_STEP_MS = 350;
+
+/** The visible window of `text` at time tMs: whole when it fits, else a marquee that pauses at the start. */
+export function scrollWindow(text: string, width: number, tMs: number): string {
+  if (text.length <= width) return text.padEnd(width);
+  const loop = text + "   ";
+  const steps = loop.length;
+  const cycle = SCROLL_PAUSE_MS + steps * SCROLL_STEP_MS;
+  const t = tMs % cycle;
+  const offset = t < SCROLL_PAUSE_MS ? 0 : Math.floor((t - SCROLL_PAUSE_MS) / SCROLL_STEP_MS);
+  return (loop + loop).slice(offset, offset + width);
+}
+
+function statusLine(s: Screen, cols: number, tMs: number): string {
+  const icons = (s.icons ?? []).map(glyphChar).join("");
+  const right = s.clock ?? "";
+  const room = cols - icons.length - (right ? right.length + 1 : 0);
+  const title = room > 0 ? scrollWindow(s.title, room, tMs) : "";
+  return (icons + title + (right ? " " + right : "")).slice(0, cols).padEnd(cols);
+}
+
+function softkeyLine(labels: readonly string[], cols: number): string {
+  const n = 4;
+  const w = Math.floor(cols / n);
+  return labels
+    .slice(0, n)
+    .concat(Array(n).fill(""))
+    .slice(0, n)
+    .map((l, i) => (i === n - 1 ? l.slice(0, cols - w * (n - 1)).padEnd(cols - w * (n - 1)) : l.slice(0, w - 1).padEnd(w)))
+    .join("");
+}
+
+/**
+ * Rows for a cols x rows character display. Row 0 is the status line. With 3 rows or more and softkeys, the last
+ * row is the softkey bar. The body fills the rest; a selected line is marked with ">" and kept in view.
+ */
+export function renderText(s: Screen, cols: number, rows: number, tMs = 0): string[] {
+  const out = [statusLine(s, cols, tMs)];
+  const keys = s.softkeys?.some((k) => k) && rows >= 3 ? s.softkeys : undefined;
+  const bodyRows = rows - 1 - (keys ? 1 : 0);
+  const marked = s.selected !== undefined;
+  let first = 0;
+  if (marked && s.selected! >= bodyRows) first = s.selected! - bodyRows + 1;
+  for (let r = 0; r < bodyRows; r++) {
+    const i = first + r;
+    const line = s.body[i] ?? "";
+    if (marked) out.push((i === s.selected ? ">" : " ") + scrollWindow(line, cols - 1, i === s.selected ? tMs : 0));
+    else out.push(scrollWindow(line, cols, tMs));
+  }
+  if (keys) out.push(softkeyLine(keys, cols));
+  return out.map((r) => r.slice(0, cols).padEnd(cols));
+}
