@@ -15,15 +15,21 @@ import { chooseBoard } from "./board-choice.js";
 import { Lifecycle } from "./lifecycle.js";
 import { HardwareCheck } from "./hardware-check.js";
 import { SimTerminal } from "./sim-terminal.js";
+import { ControlServer } from "../src/control/control-server.js";
+import { SimTarget } from "../src/control/sim-target.js";
 
-const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
+const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
 
   --board NAME|FILE   board profile: a name from board/ (sim, rpi-gpio, rpi-i2c, rpi-frontpanel) or a .json path
   --emulate           run the board's drivers against chip emulators instead of real hardware
+  --control SPEC      control protocol listener: tcp:HOST:PORT, tcp:PORT (loopback) or unix:/path; repeatable;
+                      default tcp:127.0.0.1:7070 on the simulated board, none on hardware; "none" turns it off
   --data-dir DIR      where the phone keeps its state (default ./.phone-data)
   --log-level LEVEL   trace, debug, info, warn, error (default info)
   --no-terminal       on the simulated board, do not draw the phone in this terminal
 `;
+
+const FIRMWARE = "deskphone 0.1.0";
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -33,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         board: { type: "string" },
         emulate: { type: "boolean", default: false },
+        control: { type: "string", multiple: true },
         "data-dir": { type: "string", default: ".phone-data" },
         "log-level": { type: "string", default: "info" },
         "no-terminal": { type: "boolean", default: false },
@@ -71,6 +78,18 @@ async function main(argv: string[]): Promise<number> {
   const check = new HardwareCheck(devices, clock, log);
   await check.start();
   life.started("hardware check", () => check.stop());
+
+  const specs = (args.control ?? (sim ? ["tcp:127.0.0.1:7070"] : [])).filter((c) => c !== "none");
+  if (specs.length) {
+    if (!sim) throw new Error("the control protocol on real hardware needs a test jig, which this version does not drive yet");
+    const target = new SimTarget(sim, { clock, keypad: devices.keypad, hook: devices.hook, firmware: FIRMWARE });
+    const control = new ControlServer(target, clock, log);
+    life.started("control", async () => {
+      await control.close();
+      target.close();
+    });
+    for (const spec of specs) process.stdout.write(`control: listening on ${await control.listen(spec)}\n`);
+  }
 
   const stop = (): void => {
     void life.close().then(() => process.exit(0));
