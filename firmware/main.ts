@@ -17,6 +17,7 @@ import { HardwareCheck } from "./hardware-check.js";
 import { SimTerminal } from "./sim-terminal.js";
 import { ControlServer } from "../src/control/control-server.js";
 import { SimTarget } from "../src/control/sim-target.js";
+import { FaceServer } from "../src/web/face-server.js";
 
 const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
 
@@ -24,6 +25,8 @@ const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--control SPEC]... 
   --emulate           run the board's drivers against chip emulators instead of real hardware
   --control SPEC      control protocol listener: tcp:HOST:PORT, tcp:PORT (loopback) or unix:/path; repeatable;
                       default tcp:127.0.0.1:7070 on the simulated board, none on hardware; "none" turns it off
+  --web SPEC          the phone's face (HTTP + WebSocket): tcp:HOST:PORT; default tcp:127.0.0.1:8080 on the
+                      simulated board; "none" turns it off
   --data-dir DIR      where the phone keeps its state (default ./.phone-data)
   --log-level LEVEL   trace, debug, info, warn, error (default info)
   --no-terminal       on the simulated board, do not draw the phone in this terminal
@@ -40,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
         board: { type: "string" },
         emulate: { type: "boolean", default: false },
         control: { type: "string", multiple: true },
+        web: { type: "string" },
         "data-dir": { type: "string", default: ".phone-data" },
         "log-level": { type: "string", default: "info" },
         "no-terminal": { type: "boolean", default: false },
@@ -80,7 +84,9 @@ async function main(argv: string[]): Promise<number> {
   life.started("hardware check", () => check.stop());
 
   const specs = (args.control ?? (sim ? ["tcp:127.0.0.1:7070"] : [])).filter((c) => c !== "none");
-  if (specs.length) {
+  const web = args.web ?? (sim ? "tcp:127.0.0.1:8080" : "none");
+  let banner = "";
+  if (specs.length || web !== "none") {
     if (!sim) throw new Error("the control protocol on real hardware needs a test jig, which this version does not drive yet");
     const target = new SimTarget(sim, { clock, keypad: devices.keypad, hook: devices.hook, firmware: FIRMWARE });
     const control = new ControlServer(target, clock, log);
@@ -89,6 +95,13 @@ async function main(argv: string[]): Promise<number> {
       target.close();
     });
     for (const spec of specs) process.stdout.write(`control: listening on ${await control.listen(spec)}\n`);
+    if (web !== "none") {
+      const face = new FaceServer(control);
+      const url = await face.listen(web);
+      life.started("phone face", () => face.close());
+      banner = `phone face: ${url}  (open it in a browser)`;
+      process.stdout.write(banner + "\n");
+    }
   }
 
   const stop = (): void => {
@@ -98,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
   process.once("SIGTERM", stop);
 
   if (sim && terminal) {
-    const face = new SimTerminal(sim, clock, process.stdout, process.stdin, stop);
+    const face = new SimTerminal(sim, clock, process.stdout, process.stdin, stop, banner);
     face.start();
     life.started("terminal", () => face.stop());
   } else {

@@ -16,6 +16,7 @@ export class SimTerminal {
     private readonly out: NodeJS.WriteStream,
     private readonly input: NodeJS.ReadStream,
     private readonly quit: () => void,
+    private readonly banner = "",
   ) {}
 
   start(): void {
@@ -74,6 +75,7 @@ export class SimTerminal {
       leds,
       `handset: ${this.hookUp ? "lifted" : "on hook"}`,
       "keys: 0-9 * #, Enter=SEND, Backspace=END, m=MENU o=OK b=BACK s=SPEAKER u=MUTE, h=lift/replace handset, f=flash, q=quit",
+      this.banner,
       this.status,
     ].join("\n");
     if (text === this.last) return;

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 #   sox                        tone generation/inspection in audio tests and benches
 #   python3 make g++           node-gyp builds the native modules (epoll for onoff, i2c-bus)
 #   linux-libc-dev             the kernel's input-event-codes.h, which the key-code table is checked against
-APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++ linux-libc-dev)
+#   chromium                   the browser test of the simulator's phone face (driven by playwright-core; no download)
+APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++ linux-libc-dev chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

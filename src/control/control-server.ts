@@ -27,26 +27,24 @@ export function parseListenSpec(spec: string): ListenSpec {
   throw new PhoneError(ErrorCodes.CONFIG_INVALID, `control: '${spec}' is not a listener (tcp:HOST:PORT or unix:/path)`);
 }
 
-class Connection implements Session {
-  private buf = Buffer.alloc(0);
-  private discarding = false;
+/** Where a connection's replies go: a TCP/unix socket (one JSON per line) or a WebSocket (one JSON per message). */
+export interface ControlSink {
+  send(text: string): void;
+  close(): void;
+}
+
+/** One client: its subscriptions, its pending wait_for calls, and the requests it sends, one JSON text each. */
+export class Connection implements Session {
   private readonly subs = new Set<ControlEventType>();
   private readonly waits = new Set<() => void>();
 
   constructor(
-    private readonly sock: net.Socket,
+    private readonly sink: ControlSink,
     private readonly server: ControlServer,
-  ) {
-    sock.on("data", (d) => this.data(d));
-    sock.on("error", () => undefined);
-    sock.on("close", () => {
-      for (const w of this.waits) w();
-      server.forget(this);
-    });
-  }
+  ) {}
 
   send(obj: unknown): void {
-    if (!this.sock.destroyed) this.sock.write(JSON.stringify(obj) + "\n");
+    this.sink.send(JSON.stringify(obj));
   }
 
   event(type: ControlEventType, data: Record<string, unknown>, t: number): void {
@@ -83,39 +81,23 @@ class Connection implements Session {
     });
   }
 
+  /** The transport went away: cancel waits, forget the client. */
+  gone(): void {
+    for (const w of this.waits) w();
+    this.server.forget(this);
+  }
+
   close(): void {
-    this.sock.end();
-    this.sock.destroy();
+    this.sink.close();
   }
 
-  private data(chunk: Buffer): void {
-    this.buf = Buffer.concat([this.buf, chunk]);
-    for (;;) {
-      const nl = this.buf.indexOf(0x0a);
-      if (nl < 0) {
-        if (this.buf.length > MAX_LINE_BYTES) {
-          // too long: answer once, then drop bytes up to the next newline
-          if (!this.discarding) this.send({ token: null, ok: false, error: { code: ErrorCodes.BAD_REQUEST, message: `line longer than ${MAX_LINE_BYTES} bytes` } });
-          this.discarding = true;
-          this.buf = Buffer.alloc(0);
-        }
-        return;
-      }
-      const line = this.buf.subarray(0, nl).toString("utf8").replace(/\r$/, "");
-      this.buf = this.buf.subarray(nl + 1);
-      if (this.discarding) {
-        this.discarding = false;
-        continue;
-      }
-      if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
-        this.send({ token: null, ok: false, error: { code: ErrorCodes.BAD_REQUEST, message: `line longer than ${MAX_LINE_BYTES} bytes` } });
-        continue;
-      }
-      if (line.trim()) void this.request(line);
-    }
+  tooLong(): void {
+    this.send({ token: null, ok: false, error: { code: ErrorCodes.BAD_REQUEST, message: `line longer than ${MAX_LINE_BYTES} bytes` } });
   }
 
-  private async request(line: string): Promise<void> {
+  async request(line: string): Promise<void> {
+    if (!line.trim()) return;
+    if (Buffer.byteLength(line) > MAX_LINE_BYTES) return this.tooLong();
     let msg: unknown;
     try {
       msg = JSON.parse(line);
@@ -138,6 +120,42 @@ class Connection implements Session {
       this.send({ token, ok: false, error: err });
     }
   }
+}
+
+/** Newline framing for stream sockets, with the 64 KiB line limit (a longer line is answered once and skipped). */
+function attachLineSocket(sock: net.Socket, server: ControlServer): void {
+  sock.setNoDelay(true);
+  const conn = server.attach({
+    send: (text) => {
+      if (!sock.destroyed) sock.write(text + "\n");
+    },
+    close: () => {
+      sock.end();
+      sock.destroy();
+    },
+  });
+  let buf = Buffer.alloc(0);
+  let discarding = false;
+  sock.on("data", (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      const nl = buf.indexOf(0x0a);
+      if (nl < 0) {
+        if (buf.length > MAX_LINE_BYTES) {
+          if (!discarding) conn.tooLong();
+          discarding = true;
+          buf = Buffer.alloc(0);
+        }
+        return;
+      }
+      const line = buf.subarray(0, nl).toString("utf8").replace(/\r$/, "");
+      buf = buf.subarray(nl + 1);
+      if (discarding) discarding = false;
+      else void conn.request(line);
+    }
+  });
+  sock.on("error", () => undefined);
+  sock.on("close", () => conn.gone());
 }
 
 export class ControlServer {
@@ -170,8 +188,7 @@ export class ControlServer {
     const l = parseListenSpec(spec);
     const srv = net.createServer((sock) => {
       if (this.closing) return sock.destroy();
-      sock.setNoDelay(true);
-      this.conns.add(new Connection(sock, this));
+      attachLineSocket(sock, this);
     });
     if (l.kind === "unix") await fs.rm(l.path, { force: true });
     await new Promise<void>((resolve, reject) => {
@@ -191,6 +208,14 @@ export class ControlServer {
     this.addresses.push(addr);
     this.log.info({ control: addr }, "control listening");
     return addr;
+  }
+
+  /** A new client on any transport; the transport feeds it with request(text) and calls gone() when it ends. */
+  attach(sink: ControlSink): Connection {
+    const c = new Connection(sink, this);
+    if (this.closing) c.close();
+    else this.conns.add(c);
+    return c;
   }
 
   forget(c: Connection): void {

@@ -45,14 +45,15 @@ describe("phone command", function () {
   afterEach(async () => fs.rm(dir, { recursive: true, force: true }));
 
   it("starts on the simulated board and stops cleanly on SIGTERM", async () => {
-    const r = await runPhone(["--board", "sim", "--control", "tcp:127.0.0.1:0", "--no-terminal", "--data-dir", dir, "--log-level", "warn"], /running board 'sim'/);
+    const r = await runPhone(["--board", "sim", "--control", "tcp:127.0.0.1:0", "--web", "tcp:127.0.0.1:0", "--no-terminal", "--data-dir", dir, "--log-level", "warn"], /running board 'sim'/);
+    assert.match(r.out, /phone face: http:\/\/127\.0\.0\.1:\d+\//);
     assert.match(r.out, /control: listening on tcp:127\.0\.0\.1:\d+/);
     assert.match(r.out, /running board 'sim' \(Simulated desk phone\) on chip emulators/);
     assert.equal(r.code, 0, r.err);
   });
 
   it("runs a hardware board's drivers on emulators with --emulate", async () => {
-    const r = await runPhone(["--board", "rpi-frontpanel", "--emulate", "--control", "none", "--no-terminal", "--data-dir", dir, "--log-level", "warn"], /running board/);
+    const r = await runPhone(["--board", "rpi-frontpanel", "--emulate", "--control", "none", "--web", "none", "--no-terminal", "--data-dir", dir, "--log-level", "warn"], /running board/);
     assert.match(r.out, /running board 'rpi-frontpanel'/);
     assert.equal(r.code, 0, r.err);
   });
@@ -81,7 +82,7 @@ describe("phone command", function () {
   });
 
   it("is driven over the control protocol: a key pressed on the emulated keypad shows on the emulated LCD", async () => {
-    const child = spawn(process.execPath, [bin, "--board", "sim", "--control", "tcp:127.0.0.1:0", "--no-terminal", "--data-dir", dir, "--log-level", "warn"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, "--board", "sim", "--control", "tcp:127.0.0.1:0", "--web", "none", "--no-terminal", "--data-dir", dir, "--log-level", "warn"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     try {
       let out = "";
       const port = await new Promise<number>((resolve, reject) => {
