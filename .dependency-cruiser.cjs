@@ -38,9 +38,9 @@ const forbidden = Object.entries(rooms).map(([room, allowed]) => {
 forbidden.push(
   {
     name: "nothing-imports-firmware",
-    comment: "firmware/ is the composition root: nothing imports it but its own tests",
+    comment: "firmware/ is the composition root: nothing imports it but its own tests and the benchmarks of the deployable",
     severity: "error",
-    from: { pathNot: "^(firmware|test/(unit|integration)/firmware)/" },
+    from: { pathNot: "^(firmware|bench|test/(unit|integration)/firmware)/" },
     to: { path: "^firmware/" },
   },
   {

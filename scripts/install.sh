@@ -32,7 +32,10 @@ fi
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("install: Node >= 20.19 is needed, this is "+process.version); process.exit(1) }'
 
+# `npm install` rather than `npm ci`: the lock file pins every version, but @napi-rs/canvas lists prebuilt
+# packages for platforms this registry does not serve (darwin, win32, musl), and `npm ci` refuses a lock without
+# them while `npm install` skips the missing optional ones and installs the same pinned tree.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 echo "install: ready"
