@@ -1,10 +1,13 @@
-// The screen the runtime shows until the phone core lands: live keypad, hook and LED state, so every driver is exercised.
+// The screen the runtime shows until the phone core lands: live keypad, hook and LED state, so every driver is
+// exercised, drawn through src/ui like any screen (character LCDs get icon glyphs, pixel panels the shipped font).
 import type { Clock, Timer } from "../src/base/clock.js";
 import type { Logger } from "../src/base/log.js";
 import type { PhoneDevices } from "../src/hal/boards.js";
 import type { KeyEvent } from "../src/hal/api/keypad.js";
-
-const pad = (s: string, n: number): string => (s.length > n ? s.slice(s.length - n) : s.padEnd(n));
+import type { Screen } from "../src/ui/screen.js";
+import { renderText } from "../src/ui/text-renderer.js";
+import { lcdGlyphs } from "../src/ui/lcd-glyphs.js";
+import { createPixelRenderer, type PixelRenderer } from "../src/ui/pixel-renderer.js";
 
 /** Shows the last keys pressed and the hook state; the SPEAKER LED follows the hook, MESSAGE blinks slowly. */
 export class HardwareCheck {
@@ -13,6 +16,7 @@ export class HardwareCheck {
   private last = "";
   private readonly unsubs: Array<() => void> = [];
   private timer: Timer | undefined;
+  private pixels: PixelRenderer | undefined;
 
   constructor(
     private readonly dev: PhoneDevices,
@@ -21,6 +25,9 @@ export class HardwareCheck {
   ) {}
 
   async start(): Promise<void> {
+    const d = this.dev.display;
+    if (d?.kind === "text") for (const g of lcdGlyphs()) await d.defineGlyph(g.slot, g.rows);
+    if (d?.kind === "pixel") this.pixels = await createPixelRenderer(d.width, d.height);
     this.hook = this.dev.hook.state() === "off" ? "off hook" : "on hook";
     this.unsubs.push(this.dev.keypad.onKey((ev) => this.onKey(ev)));
     this.unsubs.push(
@@ -33,7 +40,7 @@ export class HardwareCheck {
     );
     this.setLed("MESSAGE", "slow");
     await this.draw();
-    // the clock line ticks once a minute is enough; draw() sends only changed characters
+    // once a second keeps the clock current; the drivers send only what changed
     this.timer = this.clock.setInterval(() => void this.draw(), 1000);
   }
 
@@ -58,20 +65,22 @@ export class HardwareCheck {
     void this.draw();
   }
 
-  private async draw(): Promise<void> {
-    const d = this.dev.display;
-    if (!d || d.kind !== "text") return;
+  screen(): Screen {
     const now = new Date(this.clock.wallNow());
     const hhmm = `${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")}`;
-    const w = d.cols;
-    const lines = [
-      pad("Hardware check", w - hhmm.length) + hhmm,
-      pad(`Hook: ${this.hook}`, w),
-      pad(`Key: ${this.last}`, w),
-      pad(this.digits ? `> ${this.digits}` : "Press keys", w),
-    ].slice(0, d.rows);
+    return {
+      title: "Hardware check",
+      clock: hhmm,
+      body: [`Hook: ${this.hook}`, `Key: ${this.last}`, this.digits ? `> ${this.digits}` : "Press keys"],
+    };
+  }
+
+  private async draw(): Promise<void> {
+    const d = this.dev.display;
+    if (!d) return;
     try {
-      await d.show(lines);
+      if (d.kind === "text") await d.show(renderText(this.screen(), d.cols, d.rows, this.clock.now()));
+      else if (this.pixels) await d.present(this.pixels.render(this.screen(), this.clock.now()).mono);
     } catch (e) {
       this.log.warn({ err: e }, "display write failed");
     }
