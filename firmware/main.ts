@@ -13,7 +13,11 @@ import { SimPlatform } from "../src/hal/emul/sim-platform.js";
 import { openEvdev } from "../src/hal/drivers/input-evdev.js";
 import { chooseBoard } from "./board-choice.js";
 import { Lifecycle } from "./lifecycle.js";
-import { HardwareCheck } from "./hardware-check.js";
+import { ScreenPresenter } from "./screen-presenter.js";
+import { PhoneShell } from "../src/phone/shell.js";
+import { summarize } from "../src/phone/core/reduce.js";
+import { viewOf } from "../src/ui/view-model.js";
+import type { PhoneConfig } from "../src/phone/core/phone-state.js";
 import { SimTerminal } from "./sim-terminal.js";
 import { ControlServer } from "../src/control/control-server.js";
 import { SimTarget } from "../src/control/sim-target.js";
@@ -33,6 +37,14 @@ const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--control SPEC]... 
 `;
 
 const FIRMWARE = "deskphone 0.1.0";
+
+/** Until provisioning delivers a config bundle (issue 6): US emergency numbers, "9" for an outside line, 4-digit
+ * extensions, no lock PIN (phone lock stays off until one is configured). */
+const DEFAULT_PHONE_CONFIG: PhoneConfig = {
+  dialPlan: { emergencyNumbers: ["911", "112"], emergencyMasks: { "112": "911" }, outsideLinePrefix: "9", extensionLength: 4 },
+  lockPin: null,
+  interdigitMs: 4000,
+};
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -79,16 +91,26 @@ async function main(argv: string[]): Promise<number> {
 
   const devices = await buildDevices(board, platform, clock, log);
   life.started("devices", () => devices.close());
-  const check = new HardwareCheck(devices, clock, log);
-  await check.start();
-  life.started("hardware check", () => check.stop());
+  const phone = new PhoneShell(devices, clock, DEFAULT_PHONE_CONFIG, log);
+  const hhmm = (): string => {
+    const d = new Date(clock.wallNow());
+    return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  };
+  const presenter = new ScreenPresenter(devices.display, () => viewOf(phone.state, { clock: hhmm(), lineName: "Not provisioned" }), clock, log);
+  phone.onState(() => void presenter.draw());
+  phone.start();
+  await presenter.start();
+  life.started("phone", () => {
+    presenter.stop();
+    phone.stop();
+  });
 
   const specs = (args.control ?? (sim ? ["tcp:127.0.0.1:7070"] : [])).filter((c) => c !== "none");
   const web = args.web ?? (sim ? "tcp:127.0.0.1:8080" : "none");
   let banner = "";
   if (specs.length || web !== "none") {
     if (!sim) throw new Error("the control protocol on real hardware needs a test jig, which this version does not drive yet");
-    const target = new SimTarget(sim, { clock, keypad: devices.keypad, hook: devices.hook, firmware: FIRMWARE });
+    const target = new SimTarget(sim, { clock, keypad: devices.keypad, hook: devices.hook, firmware: FIRMWARE, phoneState: () => summarize(phone.state) });
     const control = new ControlServer(target, clock, log);
     life.started("control", async () => {
       await control.close();

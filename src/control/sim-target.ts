@@ -15,6 +15,8 @@ export interface SimTargetOptions {
   firmware: string;
   /** How long a driver may take to report what the emulator did, in clock ms. */
   settleTimeoutMs?: number;
+  /** The phone core's summary for get_state, once the runtime has one. */
+  phoneState?: () => Record<string, unknown>;
   /** How often the screen and LEDs are compared for change events, in clock ms. */
   pollMs?: number;
 }
@@ -159,7 +161,7 @@ export class SimTarget implements ControlTarget {
   }
 
   getState(): Record<string, unknown> {
-    // The phone core is not wired yet: this is the documented shape with what the hardware layer knows.
+    // The documented shape; the phone core's summary fills what it knows (calls, dnd, lock) over the defaults.
     return {
       provisioned: false,
       extension: null,
@@ -172,6 +174,7 @@ export class SimTarget implements ControlTarget {
       locked: false,
       hook: this.o.hook.state(),
       keysDown: [...this.o.keypad.down()],
+      ...(this.o.phoneState?.() ?? {}),
     };
   }
 

@@ -118,7 +118,9 @@ describe("phone command", function () {
       assert.deepEqual(await ask("k", "press_key", { key: "5" }), { token: "k", ok: true, data: {} });
       await ask("k2", "press_key", { key: "7" });
       const scr = (await ask("s", "read_screen")).data as { rows: string[] };
-      assert.match(scr.rows[3], /> 57/);
+      assert.equal(scr.rows[1].trimEnd(), "57", "the phone core is dialling what was pressed");
+      const st = (await ask("g", "get_state")).data as { mode: string; dialled: string };
+      assert.deepEqual([st.mode, st.dialled], ["dialing", "57"]);
       sock.end();
     } finally {
       child.kill("SIGTERM");

@@ -50,16 +50,18 @@ describe("phone face in a browser", function () {
     const page = await browser.newPage();
     await page.goto(url);
     const lcd = page.getByTestId("lcd");
-    await page.waitForFunction(`document.getElementById("lcd").textContent.includes("Hardware check")`);
-    await page.click('button[data-key="4"]');
-    await page.click('button[data-key="2"]');
-    await page.waitForFunction(`document.getElementById("lcd").textContent.includes("> 42")`);
-    assert.match((await lcd.textContent()) ?? "", /Key: 2/);
+    await page.waitForFunction(`document.getElementById("lcd").textContent.includes("Ready")`);
     await page.click('[data-testid="hook"]');
-    await page.waitForFunction(`document.getElementById("lcd").textContent.includes("Hook: off hook")`);
+    await page.waitForFunction(`document.getElementById("lcd").textContent.includes("Dial a number")`);
     assert.equal(await page.getByTestId("hook").textContent(), "Replace handset");
-    // the SPEAKER LED follows the hook in the hardware-check screen
+    for (const k of "1001") await page.click(`button[data-key="${k}"]`);
+    await page.waitForFunction(`document.getElementById("lcd").textContent.includes("Calling 1001")`);
+    await page.click('[data-testid="hook"]');
+    await page.waitForFunction(`document.getElementById("lcd").textContent.includes("Ready")`);
+    // on-hook dialling goes to the speaker, and its LED follows
+    await page.click('button[data-key="4"]');
     await page.waitForSelector('[data-led="SPEAKER"][data-mode="on"]');
+    assert.match((await lcd.textContent()) ?? "", /\n4/);
     await page.screenshot({ path: path.join(dir, "face.png") });
     await page.close();
   });
