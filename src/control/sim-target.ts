@@ -28,6 +28,9 @@ export class SimTarget implements ControlTarget {
   private readonly unsubs: Unsubscribe[] = [];
   private readonly poll: Timer;
   private lastScreen = "";
+  /** Key and hook actions run one after another, as one hand on one keypad: two presses of the same key sent
+   * back to back must not merge into one. */
+  private inputs: Promise<unknown> = Promise.resolve();
   private lastLeds = "";
 
   constructor(
@@ -109,37 +112,62 @@ export class SimTarget implements ControlTarget {
     if (!this.sim.keys().includes(key)) throw new PhoneError(ErrorCodes.UNKNOWN_KEY, `no key named '${key}' on this board`, { key });
   }
 
-  async keyDown(key: string): Promise<void> {
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.inputs.then(job);
+    this.inputs = next.catch(() => undefined);
+    return next;
+  }
+
+  keyDown(key: string): Promise<void> {
     this.checkKey(key);
+    return this.serial(() => this.down(key));
+  }
+
+  keyUp(key: string): Promise<void> {
+    this.checkKey(key);
+    return this.serial(() => this.up(key));
+  }
+
+  private async down(key: string): Promise<void> {
     if (this.o.keypad.down().includes(key)) return;
     const seen = this.keyEvent(key, true);
     await this.sim.keyDown(key);
     await seen;
   }
 
-  async keyUp(key: string): Promise<void> {
-    this.checkKey(key);
+  private async up(key: string): Promise<void> {
     if (!this.o.keypad.down().includes(key)) return;
     const seen = this.keyEvent(key, false);
     await this.sim.keyUp(key);
     await seen;
   }
 
-  async pressKey(key: string, holdMs?: number): Promise<void> {
-    await this.keyDown(key);
-    // a press shorter than the debounce would not count on a real contact either
-    await this.o.clock.sleep(holdMs ?? this.sim.board.timing.debounceMs * 2);
-    await this.keyUp(key);
+  pressKey(key: string, holdMs?: number): Promise<void> {
+    this.checkKey(key);
+    return this.serial(async () => {
+      await this.down(key);
+      // a press shorter than the debounce would not count on a real contact either
+      await this.o.clock.sleep(holdMs ?? this.sim.board.timing.debounceMs * 2);
+      await this.up(key);
+    });
   }
 
-  async setHook(state: "on" | "off"): Promise<void> {
+  setHook(state: "on" | "off"): Promise<void> {
+    return this.serial(() => this.hookTo(state));
+  }
+
+  private async hookTo(state: "on" | "off"): Promise<void> {
     if (this.o.hook.state() === state) return;
     const seen = this.until<{ type: string }>((cb) => this.o.hook.onHook(cb), (ev) => ev.type === state, `the handset ${state === "off" ? "lifted" : "replaced"}`);
     await this.sim.setHook(state);
     await seen;
   }
 
-  async hookFlash(): Promise<void> {
+  hookFlash(): Promise<void> {
+    return this.serial(() => this.flash());
+  }
+
+  private async flash(): Promise<void> {
     if (this.o.hook.state() !== "off") throw new PhoneError(ErrorCodes.BAD_REQUEST, "a hook flash needs the handset off hook");
     const t = this.sim.board.timing;
     const seen = this.until<{ type: string }>((cb) => this.o.hook.onHook(cb), (ev) => ev.type === "flash", "a hook flash");

@@ -1,5 +1,6 @@
 // Phone state -> Screen: what each state of the phone shows, in plain words.
 import type { PhoneState } from "../phone/core/phone-state.js";
+import { MENUS, MENU_TITLES } from "../phone/core/menus.js";
 import type { Screen, StatusIcon } from "./screen.js";
 
 export interface ViewContext {
@@ -19,6 +20,11 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
       if (s.locked)
         // no softkeys: on a 4-row LCD the emergency hint needs the row
         return { ...base, body: ["Phone locked", s.unlockEntry ? `PIN: ${"*".repeat(s.unlockEntry.length)}` : "Enter PIN, then OK", s.notice || "Emergency: dial 911"] };
+      if (s.menu) {
+        const here = s.menu.stack[s.menu.stack.length - 1];
+        const body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label));
+        return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: s.notice ? [...body, s.notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
+      }
       return { ...base, body: [s.notice || "Ready", s.dnd ? "Do not disturb" : ""], softkeys: ["Redial", "DND", "", "Menu"] };
     case "dialtone":
       return { ...base, body: ["Dial a number", s.notice], softkeys: ["", "", "", "End"] };

@@ -1,5 +1,6 @@
 // The phone's state as plain JSON (streamed by the control protocol, compared by tests), and its events and effects.
 import type { DialPlanConfig } from "./dial-plan.js";
+import type { MenuState } from "./menus.js";
 
 /**
  *   idle --lift/SPEAKER--> dialtone --digit--> dialing --complete--> calling (place-call effect)
@@ -32,6 +33,8 @@ export interface PhoneState {
   unlockEntry: string;
   /** A short message for the screen ("Wrong PIN", "Locked"). */
   notice: string;
+  /** The open menu, or null; menus are reached from idle and hidden while locked. */
+  menu: MenuState | null;
   config: PhoneConfig;
 }
 
@@ -63,6 +66,7 @@ export function initialState(config: PhoneConfig): PhoneState {
     locked: false,
     unlockEntry: "",
     notice: "",
+    menu: null,
     config,
   };
 }

@@ -1,5 +1,6 @@
 // The phone's pure reducer: (state, event) -> (state, effects). Time and I/O arrive as events; nothing here waits.
 import { decide } from "./dial-plan.js";
+import { menuKey, openMenu } from "./menus.js";
 import type { PhoneEffect, PhoneEvent, PhoneState } from "./phone-state.js";
 
 export interface Step {
@@ -11,7 +12,7 @@ const DIGIT = /^[0-9*#]$/;
 
 function offHook(s: PhoneState, path: "handset" | "speaker"): Step {
   return {
-    state: { ...s, mode: "dialtone", audioPath: path, dialled: "", notice: "" },
+    state: { ...s, mode: "dialtone", audioPath: path, dialled: "", notice: "", menu: null },
     effects: [{ type: "audio-path", path }, { type: "tone", tone: "dial" }, ...(path === "speaker" ? [{ type: "set-led", id: "SPEAKER", mode: "on" } as const] : [])],
   };
 }
@@ -69,7 +70,7 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
     case "key": {
       if (!ev.down || ev.long) return { state: s, effects: [] };
       const k = ev.key;
-      if (k === "END") return s.mode === "idle" ? { state: { ...s, notice: "" }, effects: [] } : hangUp(s);
+      if (k === "END") return s.mode === "idle" ? { state: { ...s, notice: "", menu: null }, effects: [] } : hangUp(s);
       if (k === "SPEAKER") return s.mode === "idle" ? offHook(s, "speaker") : s.audioPath === "speaker" ? hangUp(s) : { state: { ...s, audioPath: "speaker" }, effects: [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] };
       if (s.mode === "idle" && s.locked) {
         if (/^[0-9]$/.test(k)) {
@@ -84,6 +85,16 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
         }
         return unlockKey(s, k);
       }
+      if (s.mode === "idle" && s.menu) {
+        const r = menuKey(s.menu, k);
+        if (r.chose === "Do not disturb") return { state: { ...s, dnd: !s.dnd, menu: r.menu }, effects: [{ type: "set-led", id: "DND", mode: s.dnd ? "off" : "on" }] };
+        if (r.chose === "Phone lock") {
+          if (!s.config.lockPin) return { state: { ...s, menu: r.menu, notice: "No lock PIN is set" }, effects: [] };
+          return { state: { ...s, menu: null, locked: true, unlockEntry: "", notice: "" }, effects: [] };
+        }
+        return { state: { ...s, menu: r.menu, notice: "" }, effects: [] };
+      }
+      if (k === "MENU" && s.mode === "idle") return { state: { ...s, menu: openMenu(), notice: "" }, effects: [] };
       if (k === "DND") return s.locked ? { state: s, effects: [{ type: "rejected", event: "DND", why: "locked" }] } : { state: { ...s, dnd: !s.dnd }, effects: [{ type: "set-led", id: "DND", mode: s.dnd ? "off" : "on" }] };
       if (k === "REDIAL" && s.mode === "idle" && s.lastDialled) return dialStep({ ...offHook(s, "speaker").state }, s.lastDialled, "send-key");
       if (DIGIT.test(k)) {

@@ -106,6 +106,14 @@ describe("control protocol v1 server", function () {
     assert.deepEqual(dev.keypad.down(), []);
   });
 
+  it("runs key presses sent back to back one after another, so a repeated digit is pressed twice", async () => {
+    const seen: string[] = [];
+    dev.keypad.onKey((e) => seen.push(`${e.key}${e.down ? "+" : "-"}`));
+    const answers = await Promise.all(["1", "0", "0", "1"].map((key) => a.ask("press_key", { key })));
+    assert.ok(answers.every((r) => r.ok));
+    assert.deepEqual(seen, ["1+", "1-", "0+", "0-", "0+", "0-", "1+", "1-"]);
+  });
+
   it("set_hook and hook_flash go through the hook switch", async () => {
     await a.ask("set_hook", { state: "off" });
     assert.equal(dev.hook.state(), "off");

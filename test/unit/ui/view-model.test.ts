@@ -45,3 +45,15 @@ describe("phone screens (20x4)", () => {
     assert.ok(!lcd(typing).join("").includes("25"), "the PIN never reaches the glass");
   });
 });
+
+describe("menu screens (20x4)", () => {
+  const press = (s: PhoneState, k: string): PhoneState => reduce(s, { type: "key", key: k, down: true }).state;
+  it("main menu with the cursor kept in view, and settings showing DND's state", () => {
+    const menu = press(initialState(config), "MENU");
+    assert.deepEqual(lcd(menu), ["Menu           09:41", ">Settings           ", " Call history       ", "          Back OK   "]);
+    const down3 = ["DOWN", "DOWN", "DOWN"].reduce(press, menu);
+    assert.deepEqual(lcd(down3).slice(1, 3), [" Directory          ", ">Location           "]);
+    const settings = press(menu, "OK");
+    assert.deepEqual(lcd(settings).slice(0, 3), ["Settings       09:41", ">Do not disturb: off", " Phone lock         "]);
+  });
+});

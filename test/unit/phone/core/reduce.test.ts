@@ -117,3 +117,41 @@ describe("phone core reducer", () => {
     assert.deepEqual(r.effects.slice(-2), [{ type: "audio-path", path: "handset" }, { type: "tone", tone: "dial" }]);
   });
 });
+
+describe("phone core menus", () => {
+  const press = (k: string): PhoneEvent => ({ type: "key", key: k, down: true });
+
+  it("MENU opens the menu; UP/DOWN move (wrapping); OK enters; BACK leaves; END closes", () => {
+    let r = run([press("MENU")]);
+    assert.deepEqual(r.state.menu, { stack: ["main"], cursor: 0 });
+    r = run([press("UP")], r.state);
+    assert.equal(r.state.menu?.cursor, 4, "UP from the top wraps to About");
+    r = run([press("OK")], r.state);
+    assert.deepEqual(r.state.menu?.stack, ["main", "about"]);
+    r = run([press("BACK")], r.state);
+    assert.deepEqual(r.state.menu, { stack: ["main"], cursor: 0 });
+    r = run([press("END")], r.state);
+    assert.equal(r.state.menu, null);
+  });
+
+  it("switches DND from the settings menu, and locks the phone from it when a PIN is set", () => {
+    let r = run([press("MENU"), press("OK"), press("OK")]);
+    assert.equal(r.state.dnd, true);
+    assert.deepEqual(r.effects.at(-1), { type: "set-led", id: "DND", mode: "on" });
+    r = run([press("DOWN"), press("OK")], r.state);
+    assert.equal(r.state.locked, true);
+    assert.equal(r.state.menu, null);
+    const noPin = run([press("MENU"), press("OK"), press("DOWN"), press("OK")], initialState({ ...config, lockPin: null }));
+    assert.equal(noPin.state.locked, false);
+    assert.equal(noPin.state.notice, "No lock PIN is set");
+  });
+
+  it("hides menus while locked, and lifting the handset closes the menu", () => {
+    const locked = run([{ type: "lock" }, press("MENU")]);
+    assert.equal(locked.state.menu, null);
+    assert.equal(locked.effects.at(-1)?.type, "rejected");
+    const lifted = run([press("MENU"), { type: "hook", state: "off" }]);
+    assert.equal(lifted.state.menu, null);
+    assert.equal(lifted.state.mode, "dialtone");
+  });
+});
