@@ -12,13 +12,20 @@ import type { BoardProfile } from "../../../src/hal/api/board.js";
 import type { KeyEvent } from "../../../src/hal/api/keypad.js";
 import type { HookEvent } from "../../../src/hal/api/hook.js";
 
-/** Advances the manual clock 1 ms at a time, letting I/O and promises run, until `cond` holds. */
+/**
+ * Advances the manual clock 1 ms at a time, letting I/O and promises run, until `cond` holds. Some steps wait on
+ * real I/O (the evdev FIFO, spawned tools): once the clock budget is spent, it keeps waiting in real time (bounded)
+ * so a slow machine is not mistaken for a broken driver.
+ */
 async function until(clock: ManualClock, cond: () => boolean, what: string, limitMs = 3000): Promise<void> {
-  for (let t = 0; t < limitMs; t++) {
-    if (cond()) return;
-    await clock.advanceAsync(1);
+  const realDeadline = Date.now() + 15000;
+  for (let t = 0; !cond(); ) {
+    if (t < limitMs) {
+      await clock.advanceAsync(1);
+      t++;
+    } else if (Date.now() < realDeadline) await new Promise((r) => setTimeout(r, 2));
+    else assert.fail(`timed out (${limitMs} ms of clock time, then 15 s) waiting for ${what}`);
   }
-  assert.fail(`timed out (${limitMs} ms of clock time) waiting for ${what}`);
 }
 
 async function build(board: BoardProfile): Promise<{ clock: ManualClock; sim: SimPlatform; dev: PhoneDevices }> {
