@@ -15,6 +15,7 @@ import type { TextDisplay } from "../api/display.js";
 import type { I2cBus } from "../api/i2c.js";
 import { probeOrAbsent } from "../core/i2c-probe.js";
 import { ResyncQueue } from "../core/resync-queue.js";
+import { CountedI2cWriter, type I2cWriteStats } from "../core/counted-i2c-writer.js";
 
 const RS = 0x01;
 const EN = 0x04;
@@ -38,20 +39,11 @@ export interface Hd44780Pcf8574Options {
   clock: Clock;
 }
 
-export interface DisplayIoStats {
-  /** I2C write transfers sent (successful or not). */
-  writes: number;
-  /** Bytes in those transfers. */
-  bytes: number;
-  /** Transfers that failed. */
-  errors: number;
-}
-
 export class Hd44780Pcf8574Display implements TextDisplay {
   readonly kind = "text" as const;
   readonly cols: number;
   readonly rows: number;
-  private readonly io: DisplayIoStats = { writes: 0, bytes: 0, errors: 0 };
+  private readonly out: CountedI2cWriter;
   private readonly where: string;
   private readonly offsets: number[];
   private readonly glyphs = new Map<number, number[]>();
@@ -67,6 +59,7 @@ export class Hd44780Pcf8574Display implements TextDisplay {
     this.cols = opts.cols;
     this.rows = opts.rows;
     this.where = `HD44780/PCF8574 at 0x${opts.address.toString(16)} on /dev/i2c-${bus.bus}`;
+    this.out = new CountedI2cWriter(bus, opts.address);
     this.jobs = new ResyncQueue(this.where, { bus: bus.bus, address: opts.address }, {
       resync: () => this.init(0),
       invalidate: () => {
@@ -87,8 +80,8 @@ export class Hd44780Pcf8574Display implements TextDisplay {
   }
 
   /** I2C traffic so far, for benchmarks. */
-  get stats(): Readonly<DisplayIoStats> {
-    return { ...this.io };
+  get stats(): Readonly<I2cWriteStats> {
+    return this.out.stats;
   }
 
   write(row: number, col: number, text: string): Promise<void> {
@@ -200,15 +193,8 @@ export class Hd44780Pcf8574Display implements TextDisplay {
     return [...this.nibble(v >> 4, rs), ...this.nibble(v, rs)];
   }
 
-  private async send(bytes: number[]): Promise<void> {
-    this.io.writes++;
-    this.io.bytes += bytes.length;
-    try {
-      await this.bus.write(this.opts.address, Uint8Array.from(bytes));
-    } catch (e) {
-      this.io.errors++;
-      throw e;
-    }
+  private send(bytes: number[]): Promise<void> {
+    return this.out.write(bytes);
   }
 
 }

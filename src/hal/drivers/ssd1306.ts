@@ -13,6 +13,7 @@ import type { MonoFrame, PixelDisplay } from "../api/display.js";
 import type { I2cBus } from "../api/i2c.js";
 import { probeOrAbsent } from "../core/i2c-probe.js";
 import { ResyncQueue } from "../core/resync-queue.js";
+import { CountedI2cWriter, type I2cWriteStats } from "../core/counted-i2c-writer.js";
 
 const CTRL_COMMANDS = 0x00;
 const CTRL_ONE_COMMAND = 0x80;
@@ -33,21 +34,12 @@ export interface Ssd1306Options {
   clock: Clock;
 }
 
-export interface Ssd1306IoStats {
-  /** I2C write transfers sent (successful or not). */
-  writes: number;
-  /** Bytes in those transfers, control bytes included. */
-  bytes: number;
-  /** Transfers that failed. */
-  errors: number;
-}
-
 export class Ssd1306Display implements PixelDisplay {
   readonly kind = "pixel" as const;
   readonly width: number;
   readonly height: number;
   private readonly pages: number;
-  private readonly io: Ssd1306IoStats = { writes: 0, bytes: 0, errors: 0 };
+  private readonly out: CountedI2cWriter;
   private readonly where: string;
   /** GDDRAM as we last wrote it (pages x width), or null when unknown. */
   private shadow: Uint8Array | null = null;
@@ -64,6 +56,7 @@ export class Ssd1306Display implements PixelDisplay {
     this.pages = opts.height / 8;
     this.contrast = opts.height === 64 ? 0xcf : 0x8f;
     this.where = `SSD1306 at 0x${opts.address.toString(16)} on /dev/i2c-${bus.bus}`;
+    this.out = new CountedI2cWriter(bus, opts.address);
     this.jobs = new ResyncQueue(this.where, { bus: bus.bus, address: opts.address }, {
       resync: async () => {
         await this.init();
@@ -90,8 +83,8 @@ export class Ssd1306Display implements PixelDisplay {
   }
 
   /** I2C traffic so far, for benchmarks. */
-  get stats(): Readonly<Ssd1306IoStats> {
-    return { ...this.io };
+  get stats(): Readonly<I2cWriteStats> {
+    return this.out.stats;
   }
 
   present(frame: MonoFrame): Promise<void> {
@@ -193,15 +186,8 @@ export class Ssd1306Display implements PixelDisplay {
     this.shadow = shadow;
   }
 
-  private async send(bytes: number[]): Promise<void> {
-    this.io.writes++;
-    this.io.bytes += bytes.length;
-    try {
-      await this.bus.write(this.opts.address, Uint8Array.from(bytes));
-    } catch (e) {
-      this.io.errors++;
-      throw e;
-    }
+  private send(bytes: number[]): Promise<void> {
+    return this.out.write(bytes);
   }
 
 }
