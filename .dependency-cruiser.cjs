@@ -19,6 +19,8 @@ const rooms = {
   "src/media/": ["src/hal/api/", "src/base/"],
   "src/location/": ["src/base/"],
   "src/provisioning/": ["src/base/"],
+  // launchers for the real peers of the lab and the tests (Kamailio, baresip, sipp): processes, not phone code
+  "src/lab/": ["src/base/"],
 };
 
 const esc = (s) => s.replace(/[.+?^${}()|\\]/g, "\\$&");

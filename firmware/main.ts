@@ -22,11 +22,18 @@ import { SimTerminal } from "./sim-terminal.js";
 import { ControlServer } from "../src/control/control-server.js";
 import { SimTarget } from "../src/control/sim-target.js";
 import { FaceServer } from "../src/web/face-server.js";
+import { loadBundle, type ConfigBundle } from "../src/provisioning/config-bundle.js";
+import { SipPhone, DEFAULT_SIP_TUNING, type SipAccount } from "../src/sip/sip-phone.js";
+import { AudioRouter } from "../src/media/audio-router.js";
+import { MediaEngine } from "../src/media/media-engine.js";
+import { writeFileAtomic } from "../src/base/atomic-file.js";
+import type { HistoryEntry } from "../src/phone/core/phone-state.js";
 
-const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
+const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
 
   --board NAME|FILE   board profile: a name from board/ (sim, rpi-gpio, rpi-i2c, rpi-frontpanel) or a .json path
   --emulate           run the board's drivers against chip emulators instead of real hardware
+  --config FILE       a config bundle (JSON: accounts, dial plan, features, lock; see the README) to run with
   --control SPEC      control protocol listener: tcp:HOST:PORT, tcp:PORT (loopback) or unix:/path; repeatable;
                       default tcp:127.0.0.1:7070 on the simulated board, none on hardware; "none" turns it off
   --web SPEC          the phone's face (HTTP + WebSocket): tcp:HOST:PORT; default tcp:127.0.0.1:8080 on the
@@ -46,6 +53,31 @@ const DEFAULT_PHONE_CONFIG: PhoneConfig = {
   interdigitMs: 4000,
 };
 
+/** The phone core's config from a bundle (defaults where it is silent, or with no bundle at all). */
+function phoneConfigOf(b: ConfigBundle | null): PhoneConfig {
+  const d = DEFAULT_PHONE_CONFIG;
+  if (!b) return d;
+  const fwd = b.features?.forward;
+  return {
+    dialPlan: { ...d.dialPlan, ...(b.dialPlan ?? {}) },
+    lockPin: b.lock?.pin ?? null,
+    interdigitMs: b.dialPlan?.interdigitMs ?? d.interdigitMs,
+    lockAfterIdleMs: (b.lock?.afterIdleMinutes ?? 0) * 60_000,
+    callWaiting: b.features?.callWaiting ?? true,
+    ...(fwd ? { forward: { always: fwd.always ?? null, busy: fwd.busy ?? null, noAnswer: fwd.noAnswer ?? null, noAnswerMs: (fwd.noAnswerSeconds ?? 20) * 1000 } } : {}),
+  };
+}
+
+/** The saved call history; a missing or damaged file is an empty history (the phone still starts). */
+async function readHistory(file: string): Promise<HistoryEntry[]> {
+  try {
+    const h = JSON.parse(await fs.readFile(file, "utf8")) as unknown;
+    return Array.isArray(h) ? (h as HistoryEntry[]).filter((e) => e && typeof e.number === "string" && typeof e.at === "number") : [];
+  } catch {
+    return [];
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   let args;
   try {
@@ -53,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         board: { type: "string" },
+        config: { type: "string" },
         emulate: { type: "boolean", default: false },
         control: { type: "string", multiple: true },
         web: { type: "string" },
@@ -89,21 +122,66 @@ async function main(argv: string[]): Promise<number> {
   else platform = new LinuxPlatform(clock, log);
   life.started("platform", () => platform.close());
 
+  const bundle = args.config ? await loadBundle(args.config) : null;
   const devices = await buildDevices(board, platform, clock, log);
   life.started("devices", () => devices.close());
-  const phone = new PhoneShell(devices, clock, DEFAULT_PHONE_CONFIG, log);
+
+  // audio and SIP, when the config has an account
+  const router = new AudioRouter(devices.audio, clock, log);
+  let localAddress = "127.0.0.1";
+  const media = new MediaEngine({ clock, log, router, localAddress: () => localAddress });
+  const historyFile = path.join(dataDir, "history.json");
+  let sip: SipPhone | undefined;
+  const phone = new PhoneShell(devices, clock, phoneConfigOf(bundle), log, {
+    audio: router,
+    saveHistory: (h) => void writeFileAtomic(historyFile, JSON.stringify(h)).catch((e: Error) => log.warn({ err: e.message }, "cannot save the call history")),
+    calls: {
+      // with no account there is no one to call: the call fails at once, on the next turn of the loop
+      place: (...a) => (sip ? sip.place(...a) : void clock.setTimeout(() => phone.sipEvents().ended(a[0], "failed"), 0)),
+      answer: (id) => sip?.answer(id),
+      reject: (id, code) => sip?.reject(id, code),
+      forward: (id, t) => sip?.forward(id, t),
+      hangup: (id) => sip?.hangup(id),
+      hold: (id, h) => sip?.hold(id, h),
+      transfer: (id, t) => sip?.transfer(id, t),
+      transferAttended: (id, to) => sip?.transferAttended(id, to),
+      dtmf: (id, d) => sip?.dtmf(id, d),
+    },
+  });
+  const saved = await readHistory(historyFile);
+  if (saved.length) phone.dispatch({ type: "history-loaded", history: saved });
+  const account = bundle?.accounts[0];
   const hhmm = (): string => {
     const d = new Date(clock.wallNow());
     return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
   };
-  const presenter = new ScreenPresenter(devices.display, () => viewOf(phone.state, { clock: hhmm(), lineName: "Not provisioned" }), clock, log);
+  const lineName = account ? (account.displayName ? `${account.user} ${account.displayName}` : account.user) : "Not provisioned";
+  const presenter = new ScreenPresenter(devices.display, () => viewOf(phone.state, { clock: hhmm(), lineName, now: clock.now() }), clock, log);
   phone.onState(() => void presenter.draw());
   phone.start();
   await presenter.start();
   life.started("phone", () => {
     presenter.stop();
     phone.stop();
+    media.stop();
   });
+  if (account && bundle) {
+    const acct: SipAccount = { ...account, hideCallerId: bundle.features?.hideCallerId ?? false, ...(bundle.trustedCAs ? { caCerts: bundle.trustedCAs } : {}) };
+    const t = bundle.sip ?? {};
+    const tuning = {
+      backoffMs: { first: t.retryFirstMs ?? DEFAULT_SIP_TUNING.backoffMs.first, max: t.retryMaxMs ?? DEFAULT_SIP_TUNING.backoffMs.max },
+      pingMs: t.pingMs ?? DEFAULT_SIP_TUNING.pingMs,
+      pingTimeoutMs: t.pingTimeoutMs ?? DEFAULT_SIP_TUNING.pingTimeoutMs,
+      keepAliveMs: t.keepAliveMs ?? DEFAULT_SIP_TUNING.keepAliveMs,
+      refreshFrequency: DEFAULT_SIP_TUNING.refreshFrequency,
+    };
+    const events = phone.sipEvents();
+    const s = new SipPhone(acct, media, events, clock, log, tuning, undefined, { onLocal: (l) => (localAddress = l.address) });
+    sip = s;
+    // start() resolves after the first attempt; failures retry by themselves ("No service" on screen meanwhile)
+    await s.start();
+    life.started("sip", () => s.stop());
+  }
 
   const specs = (args.control ?? (sim ? ["tcp:127.0.0.1:7070"] : [])).filter((c) => c !== "none");
   const web = args.web ?? (sim ? "tcp:127.0.0.1:8080" : "none");
@@ -111,6 +189,17 @@ async function main(argv: string[]): Promise<number> {
   if (specs.length || web !== "none") {
     if (!sim) throw new Error("the control protocol on real hardware needs a test jig, which this version does not drive yet");
     const target = new SimTarget(sim, { clock, keypad: devices.keypad, hook: devices.hook, firmware: FIRMWARE, phoneState: () => summarize(phone.state) });
+    let lastCalls = "";
+    let lastReg = "";
+    phone.onState((st) => {
+      const sum = summarize(st);
+      const calls = JSON.stringify(sum.calls);
+      if (calls !== lastCalls) target.publish("call", { calls: sum.calls as unknown as Record<string, unknown> });
+      const reg = JSON.stringify(sum.registration);
+      if (reg !== lastReg) target.publish("registration", sum.registration as Record<string, unknown>);
+      lastCalls = calls;
+      lastReg = reg;
+    });
     const control = new ControlServer(target, clock, log);
     life.started("control", async () => {
       await control.close();

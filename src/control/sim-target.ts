@@ -227,6 +227,11 @@ export class SimTarget implements ControlTarget {
     return this.events.add(({ type, data }) => cb(type, data));
   }
 
+  /** Events from the phone itself (call, registration): the firmware passes them on to subscribed clients. */
+  publish(type: ControlEventType, data: Record<string, unknown>): void {
+    this.events.emit({ type, data });
+  }
+
   close(): void {
     this.poll.cancel();
     for (const u of this.unsubs) u();

@@ -1,18 +1,32 @@
-// Runs the pure phone core against the world: keypad and hook events in, effects out (timers on the clock, LEDs).
-// SIP and media are not here yet: a placed call stays "placing" and the effect is kept for the control protocol.
+// Runs the pure phone core against the world: keypad and hook events in; effects out to timers on the clock, LEDs,
+// the SIP side (calls) and the audio side (path, tones, ringer). Their callbacks come back as events.
 import type { Clock, Timer } from "../base/clock.js";
 import type { Logger } from "../base/log.js";
 import { Listeners, type Unsubscribe } from "../hal/api/events.js";
 import type { HookSwitch } from "../hal/api/hook.js";
 import type { Keypad } from "../hal/api/keypad.js";
 import type { Leds } from "../hal/api/leds.js";
-import { initialState, type PhoneConfig, type PhoneEffect, type PhoneEvent, type PhoneState } from "./core/phone-state.js";
+import type { SipPhone, SipPhoneEvents } from "../sip/sip-phone.js";
+import type { AudioRouter } from "../media/audio-router.js";
+import { initialState, type HistoryEntry, type PhoneConfig, type PhoneEffect, type PhoneEvent, type PhoneState } from "./core/phone-state.js";
 import { reduce } from "./core/reduce.js";
 
 export interface PhoneShellDevices {
   keypad: Keypad;
   hook: HookSwitch;
   leds: Leds;
+}
+
+/** What the shell asks of the SIP side (SipPhone has this shape; tests give a fake). */
+export type ShellCalls = Pick<SipPhone, "place" | "answer" | "reject" | "forward" | "hangup" | "hold" | "transfer" | "transferAttended" | "dtmf">;
+/** What the shell asks of the audio side. */
+export type ShellAudio = Pick<AudioRouter, "setPath" | "setTone" | "setRinger">;
+
+export interface PhoneShellPorts {
+  calls?: ShellCalls;
+  audio?: ShellAudio;
+  /** Keeps the call history (atomically) when it changes. */
+  saveHistory?: (h: HistoryEntry[]) => void;
 }
 
 export class PhoneShell {
@@ -27,14 +41,15 @@ export class PhoneShell {
     private readonly clock: Clock,
     config: PhoneConfig,
     private readonly log: Logger,
+    private readonly ports: PhoneShellPorts = {},
   ) {
     this.s = initialState(config);
   }
 
   start(): void {
-    this.unsubs.push(this.dev.keypad.onKey((ev) => this.dispatch({ type: "key", key: ev.key, down: ev.down, long: ev.long })));
-    this.unsubs.push(this.dev.hook.onHook((ev) => this.dispatch({ type: "hook", state: ev.type })));
-    if (this.dev.hook.state() === "off") this.dispatch({ type: "hook", state: "off" });
+    this.unsubs.push(this.dev.keypad.onKey((ev) => this.dispatch({ type: "key", key: ev.key, down: ev.down, long: ev.long, at: this.clock.now() })));
+    this.unsubs.push(this.dev.hook.onHook((ev) => this.dispatch({ type: "hook", state: ev.type, at: this.clock.now() })));
+    if (this.dev.hook.state() === "off") this.dispatch({ type: "hook", state: "off", at: this.clock.now() });
   }
 
   get state(): PhoneState {
@@ -52,18 +67,48 @@ export class PhoneShell {
   dispatch(ev: PhoneEvent): void {
     const { state, effects } = reduce(this.s, ev);
     this.s = state;
-    for (const e of effects) this.run(e);
+    for (const e of effects) {
+      try {
+        this.run(e);
+      } catch (err) {
+        // one failing effect (a SIP call that cannot start) never stops the others or the phone
+        this.log.warn({ effect: e.type, err: (err as Error).message }, "effect failed");
+      }
+    }
     this.states.emit(state);
   }
 
+  /** SIP's events, turned into phone events with the time they happened. */
+  sipEvents(): Omit<SipPhoneEvents, never> {
+    const now = (): { at: number; wallAt: number } => ({ at: this.clock.now(), wallAt: this.clock.wallNow() });
+    return {
+      registration: (r) => this.dispatch({ type: "registration", registration: r }),
+      incoming: (info) => {
+        const callId = this.s.nextCallId;
+        this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, ...now() });
+        return callId;
+      },
+      progress: (callId, state) => this.dispatch({ type: "call-progress", callId, state, at: this.clock.now() }),
+      held: (callId, held) => this.dispatch({ type: "call-held", callId, held }),
+      remoteHold: (callId, held) => this.dispatch({ type: "call-remote-hold", callId, held }),
+      ended: (callId, reason) => this.dispatch({ type: "call-ended", callId, reason, ...now() }),
+      mwi: (waiting, count) => this.dispatch({ type: "mwi", waiting, count }),
+    };
+  }
+
   private run(e: PhoneEffect): void {
+    const calls = this.ports.calls;
+    const audio = this.ports.audio;
     switch (e.type) {
       case "start-timer":
         this.timers.get(e.id)?.cancel();
-        this.timers.set(e.id, this.clock.setTimeout(() => {
-          this.timers.delete(e.id);
-          this.dispatch({ type: "timer", id: e.id });
-        }, e.ms));
+        this.timers.set(
+          e.id,
+          this.clock.setTimeout(() => {
+            this.timers.delete(e.id);
+            this.dispatch({ type: "timer", id: e.id, at: this.clock.now() });
+          }, e.ms),
+        );
         break;
       case "cancel-timer":
         this.timers.get(e.id)?.cancel();
@@ -76,9 +121,44 @@ export class PhoneShell {
         this.log.debug({ event: e.event, why: e.why }, "event not taken");
         break;
       case "place-call":
-        this.log.info({ callId: e.callId, emergency: e.emergency }, "call placed (no SIP layer yet)");
+        this.log.info({ callId: e.callId, emergency: e.emergency }, "placing a call");
+        calls?.place(e.callId, e.target, { emergency: e.emergency });
         break;
-      default:
+      case "answer-call":
+        calls?.answer(e.callId);
+        break;
+      case "reject-call":
+        calls?.reject(e.callId, e.code);
+        break;
+      case "forward-call":
+        calls?.forward(e.callId, e.target);
+        break;
+      case "hangup-call":
+        calls?.hangup(e.callId);
+        break;
+      case "hold-call":
+        calls?.hold(e.callId, e.hold);
+        break;
+      case "transfer-call":
+        calls?.transfer(e.callId, e.target);
+        break;
+      case "transfer-attended":
+        calls?.transferAttended(e.callId, e.toCallId);
+        break;
+      case "send-dtmf":
+        calls?.dtmf(e.callId, e.digit);
+        break;
+      case "audio-path":
+        audio?.setPath(e.path);
+        break;
+      case "tone":
+        audio?.setTone(e.tone === "none" ? null : e.tone);
+        break;
+      case "ringer":
+        audio?.setRinger(e.on);
+        break;
+      case "history-changed":
+        this.ports.saveHistory?.(e.history);
         break;
     }
     this.effects.emit(e);

@@ -1,5 +1,5 @@
 // Phone state -> Screen: what each state of the phone shows, in plain words.
-import type { PhoneState } from "../phone/core/phone-state.js";
+import type { Call, HistoryEntry, PhoneState } from "../phone/core/phone-state.js";
 import { MENUS, MENU_TITLES } from "../phone/core/menus.js";
 import type { Screen, StatusIcon } from "./screen.js";
 
@@ -8,33 +8,100 @@ export interface ViewContext {
   clock: string;
   /** The line's name on the status bar (extension or "Not provisioned"). */
   lineName: string;
+  /** Monotonic ms now, for call timers (the events' `at` are on the same clock). */
+  now?: number;
+}
+
+/** "m:ss" or "h:mm:ss" since `from`. */
+export function callTimer(from: number, now: number): string {
+  const t = Math.max(0, Math.floor((now - from) / 1000));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = String(t % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+const who = (c: Call): string => c.remote.name || c.number || c.remote.uri;
+
+/** A call-history line: "> 1002 Bob 2m" (placed), "< ..." (received), "! ..." (missed). */
+export function historyLine(e: HistoryEntry): string {
+  const mark = e.kind === "placed" ? ">" : e.kind === "received" ? "<" : "!";
+  const name = e.name ? ` ${e.name}` : "";
+  const len = e.seconds ? ` ${e.seconds >= 60 ? `${Math.round(e.seconds / 60)}m` : `${e.seconds}s`}` : "";
+  return `${mark} ${e.number}${name}${len}`;
+}
+
+function callLine(c: Call, now: number): string {
+  switch (c.state) {
+    case "calling":
+      return c.emergency ? `Emergency call ${c.number}` : `Calling ${c.number}`;
+    case "ringing":
+    case "early":
+      return c.emergency ? `Emergency call ${c.number}` : `Ringing ${c.number}`;
+    case "incoming":
+      return `Answering ${who(c)}`;
+    case "connected":
+      return `${who(c)} ${c.connectedAt !== null ? callTimer(c.connectedAt, now) : ""}`.trimEnd();
+    case "held":
+      return `On hold ${who(c)}`;
+  }
+}
+
+function callScreen(s: PhoneState, base: { title: string; clock: string; icons: StatusIcon[] }, now: number): Screen {
+  const focus = s.calls.find((c) => c.id === s.focus);
+  if (!focus) return { ...base, body: [s.notice], softkeys: ["", "", "", "End"] };
+  const other = s.calls.find((c) => c.id !== focus.id);
+  const second = focus.emergency ? "Stay on the line" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "Held by the other side" : "";
+  const otherLine = other ? (other.state === "incoming" ? `Waiting: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
+  const body = [callLine(focus, now), s.notice || second, otherLine].filter((l, i) => i === 0 || l);
+  let softkeys: string[];
+  if (other?.state === "incoming") softkeys = ["Answer", "", "Reject", "End"];
+  else if (other) softkeys = ["", "Swap", "Transfer", "End"];
+  else if (focus.state === "connected") softkeys = ["", "Hold", "Transfer", "End"];
+  else if (focus.state === "held") softkeys = ["", "Resume", "Transfer", "End"];
+  else softkeys = ["", "", "", "End"];
+  return { ...base, body, softkeys };
 }
 
 export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
+  const now = ctx.now ?? 0;
   const icons: StatusIcon[] = [];
   if (s.locked) icons.push("lock");
+  if (s.registration.state === "failed") icons.push("no-service");
   if (s.dnd) icons.push("dnd");
+  if (s.mwi.waiting) icons.push("message");
+  if (s.config.forward?.always) icons.push("forward");
   const base = { title: ctx.lineName, clock: ctx.clock, icons };
   switch (s.mode) {
-    case "idle":
+    case "idle": {
       if (s.locked)
         // no softkeys: on a 4-row LCD the emergency hint needs the row
         return { ...base, body: ["Phone locked", s.unlockEntry ? `PIN: ${"*".repeat(s.unlockEntry.length)}` : "Enter PIN, then OK", s.notice || "Emergency: dial 911"] };
       if (s.menu) {
         const here = s.menu.stack[s.menu.stack.length - 1];
-        const body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label));
+        let body: string[];
+        if (here === "history") body = s.history.length ? s.history.map(historyLine) : ["No calls yet"];
+        else body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label));
         return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: s.notice ? [...body, s.notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
       }
-      return { ...base, body: [s.notice || "Ready", s.dnd ? "Do not disturb" : ""], softkeys: ["Redial", "DND", "", "Menu"] };
+      const status =
+        s.notice ||
+        (s.registration.state === "failed" ? `No service: ${s.registration.reason}` : s.registration.state === "registering" ? "Connecting..." : "Ready");
+      const second = s.mwi.waiting ? `${s.mwi.count || "New"} voicemail${s.mwi.count === 1 ? "" : "s"}` : s.dnd ? "Do not disturb" : s.config.forward?.always ? `Forward to ${s.config.forward.always}` : "";
+      return { ...base, body: [status, second], softkeys: ["Redial", "DND", "", "Menu"] };
+    }
     case "dialtone":
-      return { ...base, body: ["Dial a number", s.notice], softkeys: ["", "", "", "End"] };
+      return { ...base, body: [s.transferFrom !== null ? "Transfer to:" : "Dial a number", s.transferFrom !== null ? "" : s.notice], softkeys: ["", "", "", "End"] };
     case "dialing":
-      return { ...base, body: [s.dialled, s.notice || ""], softkeys: ["Send", "", "", "End"] };
-    case "calling":
-      return {
-        ...base,
-        body: [s.call?.emergency ? `Emergency call ${s.call.target}` : `Calling ${s.call?.target ?? ""}`, s.call?.emergency ? "Stay on the line" : "No SIP service yet"],
-        softkeys: ["", "", "", "End"],
-      };
+      return { ...base, body: [s.transferFrom !== null ? `Transfer to: ${s.dialled}` : s.dialled, s.notice || ""], softkeys: ["Send", "", s.transferFrom !== null ? "Transfer" : "", "End"] };
+    case "ringing": {
+      const c = s.calls.find((x) => x.id === s.focus);
+      const name = c ? who(c) : "";
+      return { ...base, body: ["Incoming call", name, c?.remote.name ? c.number : ""], softkeys: ["Answer", "", "Reject", ""] };
+    }
+    case "call":
+      return callScreen(s, base, now);
+    case "ended":
+      return { ...base, body: [s.ended?.reason ?? "Call ended", s.ended?.remote ?? ""], softkeys: ["", "", "", "End"] };
   }
 }

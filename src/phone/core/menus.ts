@@ -38,9 +38,16 @@ export function openMenu(): MenuState {
 }
 
 /** The result of a key in a menu: the new menu state, or null when the menu closed; `chose` names a picked line. */
-export function menuKey(m: MenuState, key: string): { menu: MenuState | null; chose?: string } {
+export interface MenuItem {
+  label: string;
+  opens?: MenuId;
+  /** What choosing the line means, when not its label (e.g. "call:1002" on a call-history line). */
+  value?: string;
+}
+
+export function menuKey(m: MenuState, key: string, lines?: readonly MenuItem[]): { menu: MenuState | null; chose?: string } {
   const here = m.stack[m.stack.length - 1];
-  const items = MENUS[here];
+  const items: readonly MenuItem[] = lines?.length ? lines : MENUS[here];
   switch (key) {
     case "UP":
       return { menu: { ...m, cursor: (m.cursor + items.length - 1) % items.length } };
@@ -50,7 +57,7 @@ export function menuKey(m: MenuState, key: string): { menu: MenuState | null; ch
     case "SOFT4": {
       const item = items[m.cursor];
       if (item?.opens) return { menu: { stack: [...m.stack, item.opens], cursor: 0 } };
-      return { menu: m, chose: item?.label };
+      return { menu: m, chose: item?.value ?? item?.label };
     }
     case "BACK":
     case "SOFT3":

@@ -3,29 +3,98 @@ import type { DialPlanConfig } from "./dial-plan.js";
 import type { MenuState } from "./menus.js";
 
 /**
- *   idle --lift/SPEAKER--> dialtone --digit--> dialing --complete--> calling (place-call effect)
- *    ^                        |                   |                     |
- *    +-------- hang up -------+------ hang up ----+------ hang up ------+
- *   Lock is orthogonal: while locked, menus are refused but dialling an emergency number always works.
+ *   idle --lift/SPEAKER--> dialtone --digit--> dialing --complete--> call (place-call effect)
+ *    |  ^                     |                   |                    |  (focused call: calling, ringing, early,
+ *    |  +------ hang up ------+------ hang up ----+---- hang up -------+   connected, held; a second call waits)
+ *    +--call-incoming--> ringing --answer--> call;   call --last call ends--> ended --timer--> idle
+ *   Lock is orthogonal: while locked, menus are refused but dialling an emergency number always works, and an
+ *   incoming call can still be answered (a locked desk phone rings and answers like any other).
  */
-export type Mode = "idle" | "dialtone" | "dialing" | "calling";
+export type Mode = "idle" | "dialtone" | "dialing" | "ringing" | "call" | "ended";
+
+/** One SIP call as the core sees it. `state` is the call's own progress; the phone's mode says what is on screen. */
+export type CallState = "calling" | "ringing" | "early" | "incoming" | "connected" | "held";
+
+export interface Call {
+  id: number;
+  direction: "out" | "in";
+  state: CallState;
+  remote: { uri: string; name?: string };
+  emergency: boolean;
+  /** Monotonic ms when the call was answered (for the call timer), or null before. */
+  connectedAt: number | null;
+  /** The far end put us on hold (re-INVITE with sendonly/inactive). */
+  remoteHold: boolean;
+  /** The number dialled (outgoing) or the caller's number (incoming), as shown and kept in history. */
+  number: string;
+  /** Monotonic ms when the call began (placed or arrived). */
+  startedAt: number;
+}
+
+export type HistoryKind = "placed" | "received" | "missed";
+
+export interface HistoryEntry {
+  kind: HistoryKind;
+  number: string;
+  name?: string;
+  /** Wall-clock ms since the epoch. */
+  at: number;
+  /** Seconds connected (0 for unanswered calls). */
+  seconds: number;
+}
+
+export interface ForwardConfig {
+  /** Forward every incoming call here (302), or null. */
+  always: string | null;
+  /** Forward here when busy (a call is up and call waiting cannot take it), or null. */
+  busy: string | null;
+  /** Forward here when unanswered after `noAnswerMs`, or null. */
+  noAnswer: string | null;
+  noAnswerMs: number;
+}
 
 export interface PhoneConfig {
   dialPlan: DialPlanConfig;
   /** The user's unlock PIN; null when phone lock is off. Never logged (the state summary leaves it out). */
   lockPin: string | null;
   interdigitMs: number;
+  /** Lock the phone after this many ms with no key pressed while idle; 0 = never. Needs `lockPin`. */
+  lockAfterIdleMs?: number;
+  /** A second incoming call during a call rings as call waiting (else it is busy). */
+  callWaiting?: boolean;
+  forward?: ForwardConfig;
+  /** How long the "call ended" screen stays (ms). */
+  endedScreenMs?: number;
+  /** The most call-history entries kept. */
+  historyCap?: number;
+}
+
+export interface Registration {
+  state: "none" | "registering" | "registered" | "failed";
+  server: string;
+  /** Why the phone has no service, in plain words ("Wrong password", "Server not reachable"). */
+  reason: string;
 }
 
 export interface PhoneState {
   mode: Mode;
   /** Where call audio goes while off hook. */
   audioPath: "none" | "handset" | "speaker";
+  /** The handset is off its cradle (the hook switch), whatever the audio path. */
+  offHook: boolean;
   dialled: string;
   /** The number last placed, for REDIAL. */
   lastDialled: string;
-  /** The call being placed (the SIP layer reports its progress later). */
-  call: { id: number; target: string; emergency: boolean } | null;
+  /** Live calls, at most two (one can be waiting or held while the other is up). */
+  calls: Call[];
+  /** Calls this phone hung up whose end the SIP layer has not confirmed yet (kept for the call history). */
+  ending: Call[];
+  /** The call on screen (the one keys act on), or null. */
+  focus: number | null;
+  /** While dialling a transfer target: the held call being transferred. */
+  transferFrom: number | null;
+  /** The last call's end, for the "call ended" screen. */
+  ended: { remote: string; reason: string } | null;
   nextCallId: number;
   dnd: boolean;
   locked: boolean;
@@ -35,38 +104,78 @@ export interface PhoneState {
   notice: string;
   /** The open menu, or null; menus are reached from idle and hidden while locked. */
   menu: MenuState | null;
+  registration: Registration;
+  /** Voicemail waiting (RFC 3842 message-summary). */
+  mwi: { waiting: boolean; count: number };
+  history: HistoryEntry[];
+  /** Monotonic ms of the last event from the user (keys, hook), for lock after idle. */
+  lastActivity: number;
   config: PhoneConfig;
 }
 
+export type CallEndReason = "remote-hangup" | "busy" | "rejected" | "not-found" | "unavailable" | "cancelled" | "failed" | "transferred" | "no-answer" | "forwarded" | "local-hangup";
+
 export type PhoneEvent =
-  | { type: "key"; key: string; down: boolean; long?: boolean }
-  | { type: "hook"; state: "off" | "on" | "flash" }
-  | { type: "timer"; id: "interdigit" }
-  | { type: "lock" };
+  | { type: "key"; key: string; down: boolean; long?: boolean; at?: number }
+  | { type: "hook"; state: "off" | "on" | "flash"; at?: number }
+  | { type: "timer"; id: TimerId; at?: number }
+  | { type: "lock" }
+  /** A call arrived from the network; `callId` is the next id (the shell reads `nextCallId`). */
+  | { type: "call-incoming"; callId: number; remote: { uri: string; name?: string }; number: string; at: number; wallAt: number }
+  /** Progress of a call the SIP layer runs. */
+  | { type: "call-progress"; callId: number; state: "ringing" | "early" | "connected"; at: number }
+  | { type: "call-remote-hold"; callId: number; held: boolean }
+  | { type: "call-held"; callId: number; held: boolean }
+  | { type: "call-ended"; callId: number; reason: CallEndReason; code?: number; at: number; wallAt: number }
+  | { type: "registration"; registration: Registration }
+  | { type: "mwi"; waiting: boolean; count: number }
+  | { type: "history-loaded"; history: HistoryEntry[] };
+
+export type TimerId = "interdigit" | "ended" | "idle-lock" | `no-answer:${number}`;
+
+export type Tone = "dial" | "reorder" | "ringback" | "busy" | "call-waiting" | "none";
 
 export type PhoneEffect =
-  | { type: "tone"; tone: "dial" | "reorder" | "none" }
+  | { type: "tone"; tone: Tone }
+  | { type: "ringer"; on: boolean }
   | { type: "audio-path"; path: "none" | "handset" | "speaker" }
-  | { type: "start-timer"; id: "interdigit"; ms: number }
-  | { type: "cancel-timer"; id: "interdigit" }
+  | { type: "start-timer"; id: TimerId; ms: number }
+  | { type: "cancel-timer"; id: TimerId }
   | { type: "place-call"; callId: number; target: string; emergency: boolean }
+  | { type: "answer-call"; callId: number }
+  | { type: "reject-call"; callId: number; code: 486 | 603 | 480 }
+  | { type: "forward-call"; callId: number; target: string }
   | { type: "hangup-call"; callId: number }
-  | { type: "set-led"; id: string; mode: "off" | "on" }
+  | { type: "hold-call"; callId: number; hold: boolean }
+  | { type: "transfer-call"; callId: number; target: string }
+  | { type: "transfer-attended"; callId: number; toCallId: number }
+  | { type: "send-dtmf"; callId: number; digit: string }
+  | { type: "history-changed"; history: HistoryEntry[] }
+  | { type: "set-led"; id: string; mode: "off" | "on" | "slow" | "fast" }
   | { type: "rejected"; event: string; why: string };
 
 export function initialState(config: PhoneConfig): PhoneState {
   return {
     mode: "idle",
     audioPath: "none",
+    offHook: false,
     dialled: "",
     lastDialled: "",
-    call: null,
+    calls: [],
+    ending: [],
+    focus: null,
+    transferFrom: null,
+    ended: null,
     nextCallId: 1,
     dnd: false,
     locked: false,
     unlockEntry: "",
     notice: "",
     menu: null,
+    registration: { state: "none", server: "", reason: "No account configured" },
+    mwi: { waiting: false, count: 0 },
+    history: [],
+    lastActivity: 0,
     config,
   };
 }

@@ -1,30 +1,23 @@
 // The phone's pure reducer: (state, event) -> (state, effects). Time and I/O arrive as events; nothing here waits.
 import { decide } from "./dial-plan.js";
 import { menuKey, openMenu } from "./menus.js";
-import type { PhoneEffect, PhoneEvent, PhoneState } from "./phone-state.js";
+import { callEnded, callIncoming, callKey, callProgress, heldChanged, placeCall, remoteHold } from "./calls.js";
+import type { PhoneEvent, PhoneState } from "./phone-state.js";
+import { hangUpAll, offHook, toIdle, type Step } from "./steps.js";
 
-export interface Step {
-  state: PhoneState;
-  effects: PhoneEffect[];
-}
+export type { Step } from "./steps.js";
 
 const DIGIT = /^[0-9*#]$/;
 
-function offHook(s: PhoneState, path: "handset" | "speaker"): Step {
-  return {
-    state: { ...s, mode: "dialtone", audioPath: path, dialled: "", notice: "", menu: null },
-    effects: [{ type: "audio-path", path }, { type: "tone", tone: "dial" }, ...(path === "speaker" ? [{ type: "set-led", id: "SPEAKER", mode: "on" } as const] : [])],
-  };
-}
-
-function hangUp(s: PhoneState): Step {
-  const effects: PhoneEffect[] = [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, { type: "audio-path", path: "none" }, { type: "set-led", id: "SPEAKER", mode: "off" }];
-  if (s.call) effects.unshift({ type: "hangup-call", callId: s.call.id });
-  return { state: { ...s, mode: "idle", audioPath: "none", dialled: "", call: null, notice: "" }, effects };
+/** Leaves dialling: back to the held call being transferred or waiting, else idle. */
+function leaveDialling(s: PhoneState): Step {
+  if (!s.calls.length) return hangUpAll(s);
+  const back = s.transferFrom ?? s.calls[0].id;
+  return { state: { ...s, mode: "call", dialled: "", focus: back, transferFrom: null, notice: "" }, effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }] };
 }
 
 /** Applies the dial plan to what has been dialled; places the call when complete. */
-function dialStep(s: PhoneState, dialled: string, why: "digit" | "send-key" | "timeout"): Step {
+function dialStep(s: PhoneState, dialled: string, why: "digit" | "send-key" | "timeout", at: number): Step {
   const d = decide(dialled, s.config.dialPlan, why);
   if (d.kind === "more")
     return { state: { ...s, mode: "dialing", dialled }, effects: [{ type: "tone", tone: "none" }, { type: "start-timer", id: "interdigit", ms: s.config.interdigitMs }] };
@@ -33,12 +26,7 @@ function dialStep(s: PhoneState, dialled: string, why: "digit" | "send-key" | "t
   // this runtime keeps ordinary calls behind the PIN).
   if (s.locked && !d.emergency)
     return { state: { ...s, mode: "dialing", dialled: "", notice: "Phone locked" }, effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "reorder" }] };
-  const call = { id: s.nextCallId, target: d.target, emergency: d.emergency };
-  const audio: PhoneEffect[] = s.audioPath === "none" ? [{ type: "audio-path", path: "speaker" }] : [];
-  return {
-    state: { ...s, mode: "calling", dialled, call, nextCallId: s.nextCallId + 1, lastDialled: d.emergency ? s.lastDialled : d.target, audioPath: s.audioPath === "none" ? "speaker" : s.audioPath, notice: "" },
-    effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, ...audio, { type: "place-call", callId: call.id, target: d.target, emergency: d.emergency }],
-  };
+  return placeCall({ ...s, dialled }, d.target, d.emergency, at);
 }
 
 function unlockKey(s: PhoneState, key: string): Step {
@@ -51,66 +39,165 @@ function unlockKey(s: PhoneState, key: string): Step {
   return { state: s, effects: [{ type: "rejected", event: `key ${key}`, why: "locked" }] };
 }
 
+/** Every key and hook event from the user re-arms the idle-lock timer (when the config asks for one). */
+function touched(s: PhoneState, at: number | undefined, step: Step): Step {
+  const ms = s.config.lockAfterIdleMs ?? 0;
+  if (at === undefined) return step;
+  const state = { ...step.state, lastActivity: at };
+  if (!ms || !s.config.lockPin) return { state, effects: step.effects };
+  return { state, effects: [...step.effects, { type: "start-timer", id: "idle-lock", ms }] };
+}
+
+function hookEvent(s: PhoneState, state: "off" | "on" | "flash"): Step {
+  const ringing = s.calls.find((c) => c.state === "incoming");
+  if (state === "off") {
+    const up = { ...s, offHook: true };
+    if (s.mode === "ringing" && ringing) return callKey(up, "ANSWER", "handset");
+    if (s.mode === "idle" || s.mode === "ended") return offHook(up, "handset");
+    return { state: { ...up, audioPath: "handset" }, effects: [{ type: "audio-path", path: "handset" }, { type: "set-led", id: "SPEAKER", mode: "off" }] };
+  }
+  if (state === "on") {
+    const down = { ...s, offHook: false };
+    if (s.audioPath !== "handset") return { state: down, effects: [] };
+    if (s.mode === "ended") return toIdle(down);
+    if (s.mode === "call" && s.focus !== null) return callKey(down, "HANGUP");
+    return hangUpAll(down);
+  }
+  // flash: with a call up, it works like the HOLD/Swap key; otherwise fresh dial tone
+  if (s.mode === "idle") return { state: s, effects: [] };
+  if (s.mode === "call") return callKey(s, "FLASH");
+  const down = hangUpAll(s);
+  const up = offHook(down.state, s.audioPath === "speaker" ? "speaker" : "handset");
+  return { state: up.state, effects: [...down.effects, ...up.effects] };
+}
+
+function idleKey(s: PhoneState, k: string, at: number): Step {
+  if (s.locked) {
+    if (/^[0-9]$/.test(k)) {
+      // On a locked idle phone digits go to the unlock prompt, except that an emergency number dialled there is
+      // placed at once: a locked phone must never stand between a person and 911. (So a lock PIN must not begin
+      // with an emergency number; pinBlocksEmergency() lets the settings screen refuse one.)
+      const next = unlockKey(s, k);
+      const entry = next.state.unlockEntry;
+      const d = decide(entry, s.config.dialPlan, "digit");
+      if (d.kind === "send" && d.emergency) {
+        const lifted = offHook({ ...s, unlockEntry: "" }, "speaker");
+        const placed = dialStep(lifted.state, entry, "digit", at);
+        return { state: placed.state, effects: [...lifted.effects, ...placed.effects] };
+      }
+      return next;
+    }
+    return unlockKey(s, k);
+  }
+  if (s.menu) {
+    const here = s.menu.stack[s.menu.stack.length - 1];
+    const lines = here === "history" ? s.history.map((h) => ({ label: h.number, value: `call:${h.number}` })) : undefined;
+    const r = menuKey(s.menu, k, lines);
+    if (r.chose === "Do not disturb") return toggleDnd({ ...s, menu: r.menu });
+    if (r.chose === "Phone lock") {
+      if (!s.config.lockPin) return { state: { ...s, menu: r.menu, notice: "No lock PIN is set" }, effects: [] };
+      return { state: { ...s, menu: null, locked: true, unlockEntry: "", notice: "" }, effects: [] };
+    }
+    if (r.chose?.startsWith("call:")) {
+      // a line of the call history: dial it
+      const n = r.chose.slice(5);
+      const lifted = offHook({ ...s, menu: null }, "speaker");
+      const placed = dialStep(lifted.state, n, "send-key", at);
+      return { state: placed.state, effects: [...lifted.effects, ...placed.effects] };
+    }
+    return { state: { ...s, menu: r.menu, notice: "" }, effects: [] };
+  }
+  if (k === "MENU" || k === "SOFT4") return { state: { ...s, menu: openMenu(), notice: "" }, effects: [] };
+  if (k === "END") return { state: { ...s, notice: "" }, effects: [] };
+  if (k === "DND" || k === "SOFT2") return toggleDnd(s);
+  if ((k === "REDIAL" || k === "SOFT1") && s.lastDialled) {
+    const lifted = offHook(s, "speaker");
+    const placed = dialStep(lifted.state, s.lastDialled, "send-key", at);
+    return { state: placed.state, effects: [...lifted.effects, ...placed.effects] };
+  }
+  if (k === "SPEAKER") return offHook(s, "speaker");
+  if (DIGIT.test(k)) {
+    const lifted = offHook(s, "speaker");
+    const next = dialStep(lifted.state, k, "digit", at);
+    return { state: next.state, effects: [...lifted.effects, ...next.effects] };
+  }
+  return { state: s, effects: [] };
+}
+
+function toggleDnd(s: PhoneState): Step {
+  if (s.locked) return { state: s, effects: [{ type: "rejected", event: "DND", why: "locked" }] };
+  return { state: { ...s, dnd: !s.dnd }, effects: [{ type: "set-led", id: "DND", mode: s.dnd ? "off" : "on" }] };
+}
+
+function dialKey(s: PhoneState, k: string, at: number): Step {
+  if (k === "END" || k === "SOFT4") return s.transferFrom !== null || s.calls.length ? leaveDialling(s) : hangUpAll(s);
+  if (k === "SPEAKER") return s.audioPath === "speaker" ? (s.calls.length ? leaveDialling(s) : hangUpAll(s)) : { state: { ...s, audioPath: "speaker" }, effects: [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] };
+  if (k === "TRANSFER" && s.transferFrom !== null) {
+    // blind transfer: the held call goes to what was dialled, and this phone is out of it
+    if (!s.dialled) return { state: { ...s, notice: "Dial the number to transfer to" }, effects: [] };
+    const from = s.transferFrom;
+    return { state: { ...s, mode: "call", focus: from, transferFrom: null, dialled: "", notice: "Transferring" }, effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "transfer-call", callId: from, target: s.dialled }] };
+  }
+  if (k === "#" && s.dialled) return dialStep(s, s.dialled, "send-key", at);
+  if (DIGIT.test(k)) return dialStep(s, s.dialled + k, "digit", at);
+  if ((k === "SEND" || k === "OK" || k === "SOFT1") && (s.mode === "dialing" || s.mode === "dialtone")) return dialStep(s, s.dialled, "send-key", at);
+  if (k === "BACK" && s.dialled) return s.dialled.length > 1 ? { state: { ...s, dialled: s.dialled.slice(0, -1), notice: "" }, effects: [{ type: "start-timer", id: "interdigit", ms: s.config.interdigitMs }] } : { state: { ...s, mode: "dialtone", dialled: "", notice: "" }, effects: [{ type: "cancel-timer", id: "interdigit" }] };
+  return { state: s, effects: [] };
+}
+
 export function reduce(s: PhoneState, ev: PhoneEvent): Step {
   switch (ev.type) {
     case "hook":
-      if (ev.state === "off") return s.mode === "idle" ? offHook(s, "handset") : { state: { ...s, audioPath: "handset" }, effects: [{ type: "audio-path", path: "handset" }] };
-      if (ev.state === "on") return s.audioPath === "handset" ? hangUp(s) : { state: s, effects: [] };
-      if (s.mode === "idle") return { state: s, effects: [] };
-      {
-        // a flash with no second call yet: drop what is up and give fresh dial tone (call waiting comes with SIP)
-        const down = hangUp(s);
-        const up = offHook(down.state, s.audioPath === "speaker" ? "speaker" : "handset");
-        return { state: up.state, effects: [...down.effects, ...up.effects] };
-      }
+      return touched(s, ev.at, hookEvent(s, ev.state));
     case "timer":
-      return s.mode === "dialing" ? dialStep(s, s.dialled, "timeout") : { state: s, effects: [] };
+      if (ev.id === "interdigit") return s.mode === "dialing" ? dialStep(s, s.dialled, "timeout", ev.at ?? 0) : { state: s, effects: [] };
+      if (ev.id === "ended") return s.mode === "ended" && !s.offHook ? toIdle(s) : { state: s, effects: [] };
+      if (ev.id === "idle-lock")
+        return s.mode === "idle" && !s.locked && s.config.lockPin && !s.calls.length ? { state: { ...s, locked: true, unlockEntry: "", menu: null, notice: "" }, effects: [] } : { state: s, effects: [] };
+      return callKey(s, "NO-ANSWER", undefined, Number(ev.id.slice("no-answer:".length)));
     case "lock":
-      return s.config.lockPin ? { state: { ...s, locked: true, unlockEntry: "" }, effects: [] } : { state: s, effects: [{ type: "rejected", event: "lock", why: "phone lock is not set up" }] };
+      return s.config.lockPin ? { state: { ...s, locked: true, unlockEntry: "", menu: null }, effects: [] } : { state: s, effects: [{ type: "rejected", event: "lock", why: "phone lock is not set up" }] };
+    case "call-incoming":
+      return callIncoming(s, ev);
+    case "call-progress":
+      return callProgress(s, ev.callId, ev.state, ev.at);
+    case "call-remote-hold":
+      return remoteHold(s, ev.callId, ev.held);
+    case "call-held":
+      return heldChanged(s, ev.callId, ev.held);
+    case "call-ended":
+      return callEnded(s, ev);
+    case "registration":
+      return { state: { ...s, registration: ev.registration }, effects: [] };
+    case "mwi":
+      return { state: { ...s, mwi: { waiting: ev.waiting, count: ev.count } }, effects: [{ type: "set-led", id: "MESSAGE", mode: ev.waiting ? "slow" : "off" }] };
+    case "history-loaded":
+      return { state: { ...s, history: ev.history.slice(0, s.config.historyCap ?? 100) }, effects: [] };
     case "key": {
       if (!ev.down || ev.long) return { state: s, effects: [] };
+      const at = ev.at ?? 0;
       const k = ev.key;
-      if (k === "END") return s.mode === "idle" ? { state: { ...s, notice: "", menu: null }, effects: [] } : hangUp(s);
-      if (k === "SPEAKER") return s.mode === "idle" ? offHook(s, "speaker") : s.audioPath === "speaker" ? hangUp(s) : { state: { ...s, audioPath: "speaker" }, effects: [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] };
-      if (s.mode === "idle" && s.locked) {
-        if (/^[0-9]$/.test(k)) {
-          // On a locked idle phone digits go to the unlock prompt, except that an emergency number dialled there is
-          // placed at once: a locked phone must never stand between a person and 911. (So a lock PIN must not begin
-          // with an emergency number; pinBlocksEmergency() lets the settings screen refuse one.)
-          const next = unlockKey(s, k);
-          const entry = next.state.unlockEntry;
-          const d = decide(entry, s.config.dialPlan, "digit");
-          if (d.kind === "send" && d.emergency) return dialStep({ ...s, unlockEntry: "" }, entry, "digit");
-          return next;
+      switch (s.mode) {
+        case "idle":
+          return touched(s, ev.at, idleKey(s, k, at));
+        case "dialtone":
+        case "dialing":
+          return touched(s, ev.at, dialKey(s, k, at));
+        case "ended":
+          if (k === "END" || k === "SOFT4" || (k === "SPEAKER" && s.audioPath === "speaker")) return touched(s, ev.at, toIdle(s));
+          if (DIGIT.test(k) || k === "SPEAKER") {
+            const fresh = offHook(s, s.audioPath === "handset" ? "handset" : "speaker");
+            return touched(s, ev.at, DIGIT.test(k) ? dialStep(fresh.state, k, "digit", at) : fresh);
+          }
+          return { state: s, effects: [] };
+        case "ringing":
+        case "call": {
+          const r = callKey(s, k);
+          // a digit on a held call starts dialling a second call: the digit is its first
+          if (r.state.mode === "dialtone" && s.mode === "call" && DIGIT.test(k)) return touched(s, ev.at, dialStep(r.state, k, "digit", at));
+          return touched(s, ev.at, r);
         }
-        return unlockKey(s, k);
       }
-      if (s.mode === "idle" && s.menu) {
-        const r = menuKey(s.menu, k);
-        if (r.chose === "Do not disturb") return { state: { ...s, dnd: !s.dnd, menu: r.menu }, effects: [{ type: "set-led", id: "DND", mode: s.dnd ? "off" : "on" }] };
-        if (r.chose === "Phone lock") {
-          if (!s.config.lockPin) return { state: { ...s, menu: r.menu, notice: "No lock PIN is set" }, effects: [] };
-          return { state: { ...s, menu: null, locked: true, unlockEntry: "", notice: "" }, effects: [] };
-        }
-        return { state: { ...s, menu: r.menu, notice: "" }, effects: [] };
-      }
-      if (k === "MENU" && s.mode === "idle") return { state: { ...s, menu: openMenu(), notice: "" }, effects: [] };
-      if (k === "DND") return s.locked ? { state: s, effects: [{ type: "rejected", event: "DND", why: "locked" }] } : { state: { ...s, dnd: !s.dnd }, effects: [{ type: "set-led", id: "DND", mode: s.dnd ? "off" : "on" }] };
-      if (k === "REDIAL" && s.mode === "idle" && s.lastDialled) return dialStep({ ...offHook(s, "speaker").state }, s.lastDialled, "send-key");
-      if (DIGIT.test(k)) {
-        if (s.mode === "idle") {
-          const lifted = offHook(s, "speaker");
-          const next = dialStep(lifted.state, k, "digit");
-          return { state: next.state, effects: [...lifted.effects, ...next.effects] };
-        }
-        if (s.mode === "dialtone" || s.mode === "dialing") {
-          if (k === "#" && s.dialled) return dialStep(s, s.dialled, "send-key");
-          return dialStep(s, s.dialled + k, "digit");
-        }
-        return { state: s, effects: [{ type: "rejected", event: `key ${k}`, why: `no dialling in ${s.mode}` }] };
-      }
-      if (k === "SEND" && (s.mode === "dialing" || s.mode === "dialtone")) return dialStep(s, s.dialled, "send-key");
-      return { state: s, effects: [] };
     }
   }
 }
@@ -120,9 +207,24 @@ export function summarize(s: PhoneState): Record<string, unknown> {
   return {
     mode: s.mode,
     dialled: s.dialled,
-    calls: s.call ? [{ id: s.call.id, direction: "out", state: "placing", remote: { uri: s.call.target }, emergency: s.call.emergency }] : [],
+    registration: { state: s.registration.state, server: s.registration.server, reason: s.registration.reason },
+    calls: s.calls.map((c) => ({
+      id: c.id,
+      line: 1,
+      direction: c.direction,
+      state: c.state,
+      remote: c.remote,
+      number: c.number,
+      emergency: c.emergency,
+      remoteHold: c.remoteHold,
+      focused: c.id === s.focus,
+    })),
     dnd: s.dnd,
+    forward: s.config.forward ?? null,
+    mwi: s.mwi,
+    history: s.history.slice(0, 20),
     locked: s.locked,
+    audioPath: s.audioPath,
     notice: s.notice,
   };
 }

@@ -34,7 +34,7 @@ describe("phone shell", () => {
     assert.equal(effects.filter((e) => e.type === "place-call").length, 0);
     clock.advance(1);
     assert.deepEqual(effects.filter((e) => e.type === "place-call"), [{ type: "place-call", callId: 1, target: "92", emergency: false }]);
-    assert.equal(shell.state.mode, "calling");
+    assert.equal(shell.state.mode, "call");
     shell.stop();
     assert.equal(clock.pending(), 0);
   });

@@ -32,7 +32,7 @@ describe("phone core reducer", () => {
 
   it("dials an extension and places the call when the plan says it is complete", () => {
     const r = run([{ type: "hook", state: "off" }, ...keys("1001")]);
-    assert.equal(r.state.mode, "calling");
+    assert.equal(r.state.mode, "call");
     assert.deepEqual(placed(r.effects), [{ type: "place-call", callId: 1, target: "1001", emergency: false }]);
     assert.ok(r.effects.some((e) => e.type === "start-timer"), "the interdigit timer ran while dialling");
     assert.equal(run([{ type: "hook", state: "on" }], r.state).effects[0].type, "hangup-call");

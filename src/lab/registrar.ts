@@ -1,0 +1,276 @@
+// A real Kamailio on loopback as registrar and proxy with digest auth, for the lab and the tests: UDP, TCP and TLS
+// (a fresh self-signed P-256 certificate for 127.0.0.1/localhost), users in db_text, locations in memory (so a
+// restart loses them, like a real crash). Started under `setsid timeout`, stopped by process group, never by name.
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import * as dgram from "node:dgram";
+import * as net from "node:net";
+import { promises as fs, existsSync, readFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { createSystemClock, type Clock } from "../base/clock.js";
+
+const run = promisify(execFile);
+
+export interface RegistrarUser {
+  user: string;
+  password: string;
+}
+
+export interface RegistrarOptions {
+  users: RegistrarUser[];
+  minExpires?: number;
+  /** Seconds the process may live at most (a leaked one dies by itself). */
+  lifetimeS?: number;
+  clock?: Clock;
+  /** Fixed ports (else free ones are picked). */
+  ports?: { udp: number; tcp: number; tls: number };
+}
+
+export interface Registrar {
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  readonly tlsPort: number;
+  /** The PEM file of the TLS certificate (trust it as a CA). */
+  readonly caFile: string;
+  readonly runDir: string;
+  stop(): Promise<void>;
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>;
+  /** Starts again on the same ports (registrations are gone). */
+  restart(): Promise<void>;
+  log(): Promise<string>;
+}
+
+const MODULE_DIRS = ["/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linux-gnu/kamailio/modules", "/usr/lib/arm-linux-gnueabihf/kamailio/modules", "/usr/lib/kamailio/modules"];
+
+/** A port free on both UDP and TCP (and the next one, for TLS neighbours), on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = net.createServer();
+      s.once("error", reject);
+      s.listen(0, "127.0.0.1", () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = dgram.createSocket("udp4");
+      u.once("error", () => resolve(false));
+      u.bind(port, "127.0.0.1", () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error("no free loopback port found");
+}
+
+function config(o: { udp: number; tcp: number; tls: number; dir: string; mpath: string; minExpires: number }): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+memdbg=5
+memlog=5
+children=2
+tcp_children=2
+auto_aliases=no
+dns=no
+rev_dns=no
+listen=udp:127.0.0.1:${o.udp}
+listen=tcp:127.0.0.1:${o.tcp}
+listen=tls:127.0.0.1:${o.tls}
+alias="localhost:${o.udp}"
+enable_tls=yes
+tcp_connection_lifetime=3605
+mpath="${o.mpath}"
+loadmodule "kex.so"
+loadmodule "corex.so"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "sanity.so"
+loadmodule "db_text.so"
+loadmodule "auth.so"
+loadmodule "auth_db.so"
+loadmodule "tls.so"
+modparam("usrloc", "db_mode", 0)
+modparam("registrar", "min_expires", ${o.minExpires})
+modparam("registrar", "max_expires", 3600)
+modparam("auth_db", "db_url", "text://${o.dir}/db")
+modparam("auth_db", "calculate_ha1", yes)
+modparam("auth_db", "password_column", "password")
+modparam("auth_db", "load_credentials", "")
+modparam("auth", "qop", "auth")
+modparam("tls", "config", "${o.dir}/tls.cfg")
+modparam("rr", "enable_full_lr", 1)
+modparam("tm", "fr_inv_timer", 60000)
+
+request_route {
+  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+  if (!sanity_check("1511", "7")) { exit; }
+  force_rport();
+  if (is_method("OPTIONS") && $rU==$null) { sl_send_reply("200", "OK"); exit; }
+  if (has_totag()) {
+    if (loose_route()) { t_relay(); exit; }
+    if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
+    if ($rd=="127.0.0.1" && is_method("NOTIFY|SUBSCRIBE")) { sl_send_reply("481", "No subscription"); exit; }
+    sl_send_reply("404", "Not here");
+    exit;
+  }
+  if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
+  t_check_trans();
+  if (is_method("REGISTER")) {
+    if (!www_authorize("$fd", "subscriber")) { www_challenge("$fd", "1"); exit; }
+    if (!save("location")) { sl_reply_error(); }
+    exit;
+  }
+  if (is_method("INVITE|SUBSCRIBE|MESSAGE|REFER") && ($fd=="127.0.0.1" || $fd=="localhost")) {
+    if (!proxy_authorize("$fd", "subscriber")) { proxy_challenge("$fd", "1"); exit; }
+    consume_credentials();
+  }
+  if (is_method("INVITE|SUBSCRIBE|REFER")) { record_route(); }
+  // the domain is the loopback address whatever port the R-URI names (a URI without one means 5060, not ours)
+  if ($rd=="127.0.0.1" || $rd=="localhost") {
+    if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+  }
+  if (!t_relay()) { sl_reply_error(); }
+}
+`;
+}
+
+/** Starts Kamailio with `users`; resolves once it answers OPTIONS on UDP and accepts TCP. */
+export async function startRegistrar(opts: RegistrarOptions): Promise<Registrar> {
+  const clock = opts.clock ?? createSystemClock();
+  const mpath = MODULE_DIRS.find((d) => existsSync(path.join(d, "tm.so")));
+  if (!mpath) throw new Error("Kamailio's modules are not installed (apt install kamailio kamailio-tls-modules)");
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kamailio-"));
+  await fs.mkdir(path.join(dir, "db"));
+  await fs.mkdir(path.join(dir, "run"));
+  const ports = opts.ports ?? { udp: await freePort(), tcp: await freePort(), tls: await freePort() };
+  const rows = opts.users.map((u, i) => `${i + 1}:${u.user}:127.0.0.1:${u.password.replace(/[:\\\n]/g, (c) => "\\" + c)}::`).join("\n");
+  await fs.writeFile(path.join(dir, "db", "subscriber"), `id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)\n${rows}\n`);
+  await fs.writeFile(path.join(dir, "db", "version"), "table_name(string) table_version(int)\nsubscriber:7\n");
+  const key = path.join(dir, "key.pem");
+  const cert = path.join(dir, "cert.pem");
+  await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]);
+  await fs.writeFile(path.join(dir, "tls.cfg"), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${key}\ncertificate = ${cert}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`);
+  const cfg = path.join(dir, "kamailio.cfg");
+  await fs.writeFile(cfg, config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60 }));
+  const logFile = path.join(dir, "kamailio.log");
+
+  let child: ChildProcess | undefined;
+  const launch = async (): Promise<void> => {
+    await fs.rm(path.join(dir, "run", "kamailio.pid"), { force: true }); // a killed one leaves it behind
+    const out = await fs.open(logFile, "a");
+    child = spawn("setsid", ["timeout", String(opts.lifetimeS ?? 3600), "kamailio", "-f", cfg, "-DD", "-E", "-Y", path.join(dir, "run"), "-P", path.join(dir, "run", "kamailio.pid"), "-m", "64", "-M", "8"], { stdio: ["ignore", out.fd, out.fd], detached: false });
+    await out.close();
+    const exited = new Promise<never>((_r, reject) => child?.once("exit", (code) => reject(new Error(`kamailio exited (${code}) on ports ${ports.udp}/${ports.tcp}/${ports.tls}: ${tail(logFile)}`))));
+    exited.catch(() => undefined);
+    await Promise.race([waitReady(ports, clock), exited]);
+  };
+  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+    const c = child;
+    if (!c?.pid || c.exitCode !== null) return;
+    const gone = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+    try {
+      process.kill(-c.pid, sig); // the whole session: timeout, kamailio and its children
+    } catch {
+      return;
+    }
+    await Promise.race([gone, clock.sleep(3000)]);
+    try {
+      process.kill(-c.pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+    // the children of a killed kamailio may hold the ports a moment longer
+    for (let i = 0; i < 50 && !(await portsFree(ports)); i++) await clock.sleep(100);
+  };
+  await launch();
+  const killAll = (): void => {
+    if (child?.pid) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  };
+  process.once("exit", killAll);
+  return {
+    udpPort: ports.udp,
+    tcpPort: ports.tcp,
+    tlsPort: ports.tls,
+    caFile: cert,
+    runDir: dir,
+    stop: async () => {
+      await signal("SIGTERM");
+      process.off("exit", killAll);
+      if (!process.env.KEEP_LAB) await fs.rm(dir, { recursive: true, force: true });
+    },
+    kill: () => signal("SIGKILL"),
+    restart: launch,
+    log: () => fs.readFile(logFile, "utf8").catch(() => ""),
+  };
+}
+
+/** The last error lines of a log file (for a start that failed). */
+function tail(file: string): string {
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const lines = text.split("\n").filter(Boolean);
+  return lines.filter((l) => /ERROR|CRITICAL/.test(l)).slice(-5).join(" | ") || lines.slice(-5).join(" | ") || "(no log)";
+}
+
+async function portsFree(p: { udp: number; tcp: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(p.tcp, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+async function waitReady(p: { udp: number; tcp: number }, clock: Clock): Promise<void> {
+  const deadline = clock.now() + 15000;
+  while (clock.now() < deadline) {
+    if ((await optionsAnswered(p.udp, clock)) && (await tcpOpen(p.tcp))) return;
+    await clock.sleep(100);
+  }
+  throw new Error(`kamailio did not come up on udp ${p.udp} / tcp ${p.tcp} within 15 s`);
+}
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+function optionsAnswered(port: number, clock: Clock): Promise<boolean> {
+  return new Promise((resolve) => {
+    const u = dgram.createSocket("udp4");
+    const done = (ok: boolean): void => {
+      t.cancel();
+      u.close();
+      resolve(ok);
+    };
+    const t = clock.setTimeout(() => done(false), 300);
+    u.on("message", (m) => done(m.toString().startsWith("SIP/2.0")));
+    u.on("error", () => done(false));
+    u.bind(0, "127.0.0.1", () => {
+      const lp = u.address().port;
+      const msg = `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bK${Math.floor(Math.random() * 1e9)};rport\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe-${lp}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+      u.send(msg, port, "127.0.0.1");
+    });
+  });
+}

@@ -1,0 +1,124 @@
+// The phone's audio between calls and the hardware: one path at a time (handset, speaker, headset) opened at 8 kHz /
+// 20 ms; microphone frames go to whoever listens (the RTP session), received speech and call-progress tones go to
+// the earpiece; the ring goes to the ringer (or the speaker). The capture clock paces the tones: one tone frame per
+// microphone frame, so no second timer runs beside the device's own.
+import type { Clock, Timer } from "../base/clock.js";
+import type { Logger } from "../base/log.js";
+import { Listeners, type Unsubscribe } from "../hal/api/events.js";
+import type { AudioCapture, AudioDevice, AudioFormat, AudioPlayback } from "../hal/api/audio.js";
+import { ToneSource, type ToneName } from "./tones.js";
+
+export type AudioPathName = "none" | "handset" | "speaker" | "headset";
+export type AudioRole = "handset" | "speaker" | "headset" | "ringer";
+
+export const CALL_FORMAT: AudioFormat = { rate: 8000, periodMs: 20 };
+const FRAME = 160;
+
+export class AudioRouter {
+  private path: AudioPathName = "none";
+  private capture: AudioCapture | undefined;
+  private playback: AudioPlayback | undefined;
+  private unsub: Unsubscribe | undefined;
+  private tone: ToneSource | undefined;
+  private readonly mic = new Listeners<Int16Array>();
+  private pending = new Int16Array(0);
+  private ring: { playback: AudioPlayback; timer: Timer; source: ToneSource } | undefined;
+  private muted = false;
+
+  constructor(
+    private readonly devices: Partial<Record<AudioRole, AudioDevice>>,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  get current(): AudioPathName {
+    return this.path;
+  }
+
+  setPath(p: AudioPathName): void {
+    if (p === this.path) return;
+    this.close();
+    this.path = p;
+    if (p === "none") return;
+    const dev = this.devices[p] ?? (p === "headset" ? this.devices.handset : undefined);
+    if (!dev) {
+      this.log.warn({ path: p }, "no audio device for this path on this board");
+      return;
+    }
+    try {
+      this.playback = dev.openPlayback(CALL_FORMAT);
+      this.capture = dev.openCapture(CALL_FORMAT);
+      this.unsub = this.capture.onFrame((frame) => this.tick(frame));
+      this.capture.onError((e) => this.log.warn({ err: e.message, path: p }, "audio capture error"));
+      this.playback.onError((e) => this.log.warn({ err: e.message, path: p }, "audio playback error"));
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message, path: p }, "cannot open the audio path");
+    }
+  }
+
+  setTone(t: ToneName | null): void {
+    this.tone = t ? new ToneSource(t) : undefined;
+  }
+
+  setMute(on: boolean): void {
+    this.muted = on;
+  }
+
+  /** The ring: on the ringer device when the board has one, else the speaker. */
+  setRinger(on: boolean): void {
+    if (!on) {
+      this.ring?.timer.cancel();
+      void this.ring?.playback.stop().catch(() => undefined);
+      this.ring = undefined;
+      return;
+    }
+    if (this.ring) return;
+    const dev = this.devices.ringer ?? this.devices.speaker;
+    if (!dev) return;
+    try {
+      const playback = dev.openPlayback(CALL_FORMAT);
+      const source = new ToneSource("ring");
+      const timer = this.clock.setInterval(() => playback.write(source.next(FRAME)), CALL_FORMAT.periodMs);
+      this.ring = { playback, timer, source };
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "cannot open the ringer");
+    }
+  }
+
+  /** Microphone frames of the open path (silence while muted). */
+  onMic(cb: (frame: Int16Array) => void): Unsubscribe {
+    return this.mic.add(cb);
+  }
+
+  /** Far-end speech to the earpiece; any length, sliced into device frames. Dropped while a tone plays. */
+  play(pcm: Int16Array): void {
+    if (this.tone || !this.playback) return;
+    const all = new Int16Array(this.pending.length + pcm.length);
+    all.set(this.pending);
+    all.set(pcm, this.pending.length);
+    let off = 0;
+    for (; off + FRAME <= all.length; off += FRAME) this.playback.write(all.slice(off, off + FRAME));
+    this.pending = all.slice(off);
+  }
+
+  private tick(frame: Int16Array): void {
+    this.mic.emit(this.muted ? new Int16Array(frame.length) : frame);
+    if (this.tone && this.playback) this.playback.write(this.tone.next(frame.length));
+  }
+
+  private close(): void {
+    this.unsub?.();
+    this.unsub = undefined;
+    void this.capture?.stop().catch(() => undefined);
+    void this.playback?.stop().catch(() => undefined);
+    this.capture = undefined;
+    this.playback = undefined;
+    this.pending = new Int16Array(0);
+  }
+
+  stop(): void {
+    this.setRinger(false);
+    this.close();
+    this.path = "none";
+  }
+}

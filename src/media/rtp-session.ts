@@ -1,0 +1,176 @@
+// One call's media: an RTP socket, the SDP offer/answer for it, G.711 both ways between the socket and the audio
+// router, and RFC 4733 DTMF. Implements SIP's media port session by shape (media/ does not import sip/).
+import * as dgram from "node:dgram";
+import { randomInt } from "node:crypto";
+import type { Clock } from "../base/clock.js";
+import type { Logger } from "../base/log.js";
+import type { Unsubscribe } from "../hal/api/events.js";
+import type { AudioRouter } from "./audio-router.js";
+import { decodeG711, encodeG711, type G711Codec } from "./g711.js";
+import { buildRtp, dtmfPayload, DTMF_EVENTS, parseRtp } from "./rtp-packet.js";
+import { answerDirection, buildSdp, parseSdp, type Direction, type RemoteSdp } from "./sdp.js";
+
+export interface RtpSessionOptions {
+  clock: Clock;
+  log: Logger;
+  router: AudioRouter;
+  /** The address put in our SDP and bound (the SIP transport's local address). */
+  localAddress: () => string;
+  /** Codecs offered, in preference order. */
+  codecs?: G711Codec[];
+  dtmfPt?: number;
+}
+
+export class RtpSession {
+  private sock: dgram.Socket | undefined;
+  private port = 0;
+  private readonly sessionId = randomInt(1, 2 ** 31);
+  private version = 0;
+  private remote: RemoteSdp | undefined;
+  private codec: { codec: G711Codec; pt: number } | undefined;
+  private dtmfPt: number | null = null;
+  private localDirection: Direction = "sendrecv";
+  private seq = randomInt(0, 0xffff);
+  private ts = randomInt(0, 2 ** 31);
+  private readonly ssrc = randomInt(1, 2 ** 31);
+  private unsubMic: Unsubscribe | undefined;
+  private dtmfBusy = false;
+  private closed = false;
+  remoteDirection: Direction = "sendrecv";
+  /** Packets and bytes, for tests and the status page. */
+  readonly stats = { sent: 0, received: 0, dtmfSent: 0, badPackets: 0 };
+
+  constructor(
+    readonly tag: string,
+    private readonly o: RtpSessionOptions,
+  ) {}
+
+  private async bind(): Promise<void> {
+    if (this.sock) return;
+    const sock = dgram.createSocket("udp4");
+    await new Promise<void>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind({ address: this.o.localAddress(), port: 0 }, () => {
+        sock.off("error", reject);
+        resolve();
+      });
+    });
+    sock.on("message", (b, rinfo) => this.receive(b, rinfo.address, rinfo.port));
+    sock.on("error", (e) => this.o.log.warn({ err: e.message, call: this.tag }, "RTP socket error"));
+    this.sock = sock;
+    this.port = sock.address().port;
+  }
+
+  private local(direction: Direction, codecs: G711Codec[], dtmfPt: number | null): string {
+    this.version++;
+    return buildSdp({ address: this.o.localAddress(), port: this.port, sessionId: this.sessionId, version: this.version, codecs, dtmfPt, direction });
+  }
+
+  async createOffer(opts: { hold: boolean }): Promise<string> {
+    await this.bind();
+    this.localDirection = opts.hold ? "sendonly" : "sendrecv";
+    return this.local(this.localDirection, this.o.codecs ?? ["PCMU", "PCMA"], this.o.dtmfPt ?? 101);
+  }
+
+  async setAnswer(sdp: string): Promise<void> {
+    const r = parseSdp(sdp);
+    const chosen = r.codecs.find((c) => (this.o.codecs ?? ["PCMU", "PCMA"]).includes(c.codec));
+    if (!chosen && r.port !== 0) throw new Error("the answer has no codec we offered");
+    this.apply(r, chosen);
+  }
+
+  async acceptOffer(sdp: string, opts: { hold: boolean }): Promise<string> {
+    const r = parseSdp(sdp);
+    const ours = this.o.codecs ?? ["PCMU", "PCMA"];
+    const chosen = r.codecs.find((c) => ours.includes(c.codec));
+    if (!chosen) throw new Error(`no common codec (offered: ${r.codecs.map((c) => c.codec).join(", ") || "none we know"})`);
+    await this.bind();
+    this.localDirection = answerDirection(r.direction, opts.hold);
+    this.apply(r, chosen);
+    return this.local(this.localDirection, [chosen.codec], r.dtmfPt);
+  }
+
+  private apply(r: RemoteSdp, chosen: { codec: G711Codec; pt: number } | undefined): void {
+    this.remote = r;
+    this.remoteDirection = r.direction;
+    if (chosen) this.codec = chosen;
+    this.dtmfPt = r.dtmfPt;
+    this.unsubMic?.();
+    this.unsubMic = undefined;
+    if (this.sending()) this.unsubMic = this.o.router.onMic((frame) => this.sendAudio(frame));
+  }
+
+  private sending(): boolean {
+    const d = this.localDirection;
+    const rd = this.remoteDirection;
+    return !this.closed && (d === "sendrecv" || d === "sendonly") && (rd === "sendrecv" || rd === "recvonly") && !!this.remote && this.remote.port !== 0 && !!this.codec;
+  }
+
+  private send(payloadType: number, payload: Uint8Array, marker: boolean, timestamp: number): void {
+    const r = this.remote;
+    if (!this.sock || !r) return;
+    const pkt = buildRtp({ payloadType, marker, sequence: this.seq, timestamp, ssrc: this.ssrc, payload });
+    this.seq = (this.seq + 1) & 0xffff;
+    this.sock.send(pkt, r.port, r.address);
+    this.stats.sent++;
+  }
+
+  private sendAudio(frame: Int16Array): void {
+    if (!this.codec) return;
+    const ts = this.ts;
+    this.ts = (this.ts + frame.length) >>> 0;
+    if (this.dtmfBusy) return;
+    this.send(this.codec.pt, encodeG711(this.codec.codec, frame), false, ts);
+  }
+
+  private receive(b: Buffer, _from: string, _port: number): void {
+    const p = parseRtp(b);
+    if (!p) {
+      this.stats.badPackets++;
+      return;
+    }
+    this.stats.received++;
+    if (!this.codec || p.payloadType !== this.codec.pt) return;
+    const local = this.localDirection;
+    if (local === "sendonly" || local === "inactive") return; // we hold: the far end is not heard
+    this.o.router.play(decodeG711(this.codec.codec, p.payload));
+  }
+
+  sendDtmf(digit: string, durationMs: number): boolean {
+    const ev = DTMF_EVENTS[digit.toUpperCase()];
+    if (this.dtmfPt === null || ev === undefined || !this.sock || !this.remote) return false;
+    const pt = this.dtmfPt;
+    const ts = this.ts;
+    const total = Math.max(40, durationMs) * 8;
+    this.dtmfBusy = true;
+    this.stats.dtmfSent++;
+    let dur = 0;
+    const step = (): void => {
+      dur = Math.min(total, dur + 160);
+      const end = dur >= total;
+      if (!end) {
+        this.send(pt, dtmfPayload(ev, false, 10, dur), dur === 160, ts);
+        this.o.clock.setTimeout(step, 20);
+        return;
+      }
+      // the end packet goes three times (RFC 4733 §2.5.1.4)
+      for (let i = 0; i < 3; i++) this.send(pt, dtmfPayload(ev, true, 10, dur), false, ts);
+      this.ts = (ts + dur) >>> 0;
+      this.dtmfBusy = false;
+    };
+    step();
+    return true;
+  }
+
+  get localPort(): number {
+    return this.port;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubMic?.();
+    this.sock?.close();
+    this.sock = undefined;
+  }
+}

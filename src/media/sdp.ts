@@ -1,0 +1,84 @@
+// SDP for plain RTP audio (RFC 4566, offer/answer per RFC 3264), through sdp-transform rather than by hand:
+// G.711 (PCMU 0, PCMA 8) and RFC 4733 telephone-event, ptime 20, and the direction attribute used for hold.
+import * as sdpt from "sdp-transform";
+import type { G711Codec } from "./g711.js";
+
+export type Direction = "sendrecv" | "sendonly" | "recvonly" | "inactive";
+
+export interface LocalSdp {
+  address: string;
+  port: number;
+  sessionId: number;
+  version: number;
+  /** Codecs in preference order; for an answer, the one chosen. */
+  codecs: G711Codec[];
+  /** The telephone-event payload type, or null when not offered/accepted. */
+  dtmfPt: number | null;
+  direction: Direction;
+}
+
+export interface RemoteSdp {
+  address: string;
+  port: number;
+  /** Payload types of the audio m-line mapped to what they are, in the remote's order. */
+  codecs: Array<{ pt: number; codec: G711Codec }>;
+  dtmfPt: number | null;
+  direction: Direction;
+}
+
+const STATIC: Record<G711Codec, number> = { PCMU: 0, PCMA: 8 };
+
+export function buildSdp(l: LocalSdp): string {
+  const pts: number[] = l.codecs.map((c) => STATIC[c]);
+  const rtp: Array<{ payload: number; codec: string; rate: number }> = l.codecs.map((c) => ({ payload: STATIC[c], codec: c, rate: 8000 }));
+  const fmtp: Array<{ payload: number; config: string }> = [];
+  if (l.dtmfPt !== null) {
+    pts.push(l.dtmfPt);
+    rtp.push({ payload: l.dtmfPt, codec: "telephone-event", rate: 8000 });
+    fmtp.push({ payload: l.dtmfPt, config: "0-16" });
+  }
+  const session: sdpt.SessionDescription = {
+    version: 0,
+    origin: { username: "deskphone", sessionId: l.sessionId, sessionVersion: l.version, netType: "IN", ipVer: 4, address: l.address },
+    name: "deskphone",
+    connection: { version: 4, ip: l.address },
+    timing: { start: 0, stop: 0 },
+    media: [{ type: "audio", port: l.port, protocol: "RTP/AVP", payloads: pts.join(" "), rtp, fmtp, ptime: 20, direction: l.direction }],
+  };
+  return sdpt.write(session);
+}
+
+/** Parses the first audio m-line; throws with a plain reason when there is none we can use. */
+export function parseSdp(text: string): RemoteSdp {
+  let s: sdpt.SessionDescription;
+  try {
+    s = sdpt.parse(text);
+  } catch (e) {
+    throw new Error(`unreadable SDP: ${(e as Error).message}`);
+  }
+  const m = s.media?.find((x) => x.type === "audio");
+  if (!m) throw new Error("the SDP has no audio stream");
+  const address = m.connection?.ip ?? s.connection?.ip;
+  if (!address) throw new Error("the SDP has no connection address");
+  const pts = String(m.payloads ?? "").split(/\s+/).filter(Boolean).map(Number);
+  const names = new Map<number, string>();
+  for (const r of m.rtp ?? []) names.set(r.payload, `${r.codec}/${r.rate ?? 8000}`.toUpperCase());
+  const codecs: RemoteSdp["codecs"] = [];
+  let dtmfPt: number | null = null;
+  for (const pt of pts) {
+    const n = names.get(pt) ?? (pt === 0 ? "PCMU/8000" : pt === 8 ? "PCMA/8000" : "");
+    if (n === "PCMU/8000") codecs.push({ pt, codec: "PCMU" });
+    else if (n === "PCMA/8000") codecs.push({ pt, codec: "PCMA" });
+    else if (n === "TELEPHONE-EVENT/8000" && dtmfPt === null) dtmfPt = pt;
+  }
+  const dir = (m.direction ?? s.direction ?? "sendrecv") as Direction;
+  return { address, port: m.port, codecs, dtmfPt, direction: m.port === 0 ? "inactive" : dir };
+}
+
+/** The direction we answer with, given the offer's and whether we hold (RFC 3264 §6.1). */
+export function answerDirection(offered: Direction, hold: boolean): Direction {
+  if (offered === "inactive") return "inactive";
+  if (offered === "sendonly") return hold ? "inactive" : "recvonly";
+  if (offered === "recvonly") return hold ? "inactive" : "sendonly";
+  return hold ? "sendonly" : "sendrecv";
+}

@@ -1,0 +1,248 @@
+// Calls in the core: placing, ringing, answering, hold and swap, call waiting, transfer, forward, the end of a call
+// and its line in the call history. Pure: the SIP layer reports progress as events; the core asks for actions as effects.
+import type { Call, CallEndReason, HistoryEntry, PhoneEffect, PhoneEvent, PhoneState } from "./phone-state.js";
+import { toIdle, type Step } from "./steps.js";
+
+const NOTHING = (s: PhoneState): Step => ({ state: s, effects: [] });
+
+/** Words for the screen when a call ends. */
+export const END_WORDS: Readonly<Record<CallEndReason, string>> = {
+  "remote-hangup": "Call ended",
+  "local-hangup": "Call ended",
+  busy: "Busy",
+  rejected: "Call declined",
+  "not-found": "Number not found",
+  unavailable: "Not available",
+  cancelled: "Call cancelled",
+  failed: "Call failed",
+  transferred: "Call transferred",
+  "no-answer": "No answer",
+  forwarded: "Call forwarded",
+};
+
+function patch(s: PhoneState, id: number, p: Partial<Call>): PhoneState {
+  return { ...s, calls: s.calls.map((c) => (c.id === id ? { ...c, ...p } : c)) };
+}
+
+export function placeCall(s: PhoneState, target: string, emergency: boolean, at: number): Step {
+  if (s.calls.length >= 2 && !emergency) return { state: { ...s, notice: "Two calls are up already" }, effects: [{ type: "tone", tone: "reorder" }] };
+  const id = s.nextCallId;
+  const call: Call = { id, direction: "out", state: "calling", remote: { uri: target }, emergency, connectedAt: null, remoteHold: false, number: target, startedAt: at };
+  const audio: PhoneEffect[] = s.audioPath === "none" ? [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] : [];
+  return {
+    state: {
+      ...s,
+      mode: "call",
+      calls: [...s.calls, call],
+      focus: id,
+      nextCallId: id + 1,
+      lastDialled: emergency ? s.lastDialled : target,
+      audioPath: s.audioPath === "none" ? "speaker" : s.audioPath,
+      notice: "",
+      menu: null,
+    },
+    effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, ...audio, { type: "place-call", callId: id, target, emergency }],
+  };
+}
+
+function historyOf(c: Call, endAt: number, wallAt: number): HistoryEntry {
+  const kind = c.direction === "out" ? "placed" : c.connectedAt !== null ? "received" : "missed";
+  return {
+    kind,
+    number: c.number,
+    ...(c.remote.name ? { name: c.remote.name } : {}),
+    at: Math.round(wallAt - (endAt - c.startedAt)),
+    seconds: c.connectedAt !== null ? Math.max(0, Math.round((endAt - c.connectedAt) / 1000)) : 0,
+  };
+}
+
+function remember(s: PhoneState, e: HistoryEntry): Step {
+  const history = [e, ...s.history].slice(0, s.config.historyCap ?? 100);
+  return { state: { ...s, history }, effects: [{ type: "history-changed", history }] };
+}
+
+type Incoming = Extract<PhoneEvent, { type: "call-incoming" }>;
+
+export function callIncoming(s: PhoneState, ev: Incoming): Step {
+  const next = { ...s, nextCallId: Math.max(s.nextCallId, ev.callId + 1) };
+  const call: Call = { id: ev.callId, direction: "in", state: "incoming", remote: ev.remote, emergency: false, connectedAt: null, remoteHold: false, number: ev.number, startedAt: ev.at };
+  const fwd = s.config.forward;
+  if (fwd?.always) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.always }] };
+  if (s.dnd) {
+    const h = remember(next, historyOf(call, ev.at, ev.wallAt));
+    return { state: h.state, effects: [{ type: "reject-call", callId: call.id, code: 486 }, ...h.effects] };
+  }
+  const waiting = s.config.callWaiting ?? true;
+  const busy = s.calls.length >= 2 || (s.calls.length >= 1 && !waiting) || s.mode === "dialtone" || s.mode === "dialing";
+  if (busy) {
+    if (fwd?.busy) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.busy }] };
+    const h = remember(next, historyOf(call, ev.at, ev.wallAt));
+    return { state: h.state, effects: [{ type: "reject-call", callId: call.id, code: 486 }, ...h.effects] };
+  }
+  const noAnswer: PhoneEffect[] = fwd?.noAnswer ? [{ type: "start-timer", id: `no-answer:${call.id}`, ms: fwd.noAnswerMs }] : [];
+  const who = ev.remote.name || ev.number;
+  if (s.calls.length === 0)
+    return {
+      state: { ...next, mode: "ringing", calls: [call], focus: call.id, menu: null, ended: null, notice: "" },
+      effects: [{ type: "ringer", on: true }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer],
+    };
+  return { state: { ...next, calls: [...s.calls, call], notice: `Call waiting: ${who}` }, effects: [{ type: "tone", tone: "call-waiting" }, ...noAnswer] };
+}
+
+export function callProgress(s: PhoneState, id: number, state: "ringing" | "early" | "connected", at: number): Step {
+  const c = s.calls.find((x) => x.id === id);
+  if (!c) return NOTHING(s);
+  const focused = s.focus === id;
+  if (state === "ringing") {
+    if (c.state !== "calling") return NOTHING(s);
+    return { state: patch(s, id, { state: "ringing" }), effects: focused ? [{ type: "tone", tone: "ringback" }] : [] };
+  }
+  if (state === "early") {
+    if (c.state !== "calling" && c.state !== "ringing") return NOTHING(s);
+    return { state: patch(s, id, { state: "early" }), effects: focused ? [{ type: "tone", tone: "none" }] : [] };
+  }
+  if (c.state === "connected" || c.state === "held") return NOTHING(s);
+  const effects: PhoneEffect[] = [{ type: "cancel-timer", id: `no-answer:${id}` }, { type: "set-led", id: "LINE1", mode: "on" }];
+  if (focused) effects.push({ type: "tone", tone: "none" });
+  if (c.direction === "in") effects.push({ type: "ringer", on: false }, { type: "set-led", id: "RINGER", mode: "off" });
+  const next = patch(s, id, { state: "connected", connectedAt: at });
+  return { state: { ...next, mode: focused ? "call" : next.mode, notice: focused ? "" : next.notice }, effects };
+}
+
+export function heldChanged(s: PhoneState, id: number, held: boolean): Step {
+  const c = s.calls.find((x) => x.id === id);
+  if (!c || (c.state !== "connected" && c.state !== "held")) return NOTHING(s);
+  return { state: patch(s, id, { state: held ? "held" : "connected" }), effects: [{ type: "set-led", id: "LINE1", mode: held ? "slow" : "on" }] };
+}
+
+export function remoteHold(s: PhoneState, id: number, held: boolean): Step {
+  return s.calls.some((x) => x.id === id) ? NOTHING(patch(s, id, { remoteHold: held })) : NOTHING(s);
+}
+
+type Ended = Extract<PhoneEvent, { type: "call-ended" }>;
+
+export function callEnded(s: PhoneState, ev: Ended): Step {
+  const gone = s.ending.find((c) => c.id === ev.callId);
+  if (gone) return remember({ ...s, ending: s.ending.filter((c) => c.id !== ev.callId) }, historyOf(gone, ev.at, ev.wallAt));
+  const c = s.calls.find((x) => x.id === ev.callId);
+  if (!c) return NOTHING(s);
+  const h = remember({ ...s, calls: s.calls.filter((x) => x.id !== c.id) }, historyOf(c, ev.at, ev.wallAt));
+  const step = afterCallGone(h.state, c, END_WORDS[ev.reason], ev.reason === "busy");
+  return { state: step.state, effects: [{ type: "cancel-timer", id: `no-answer:${c.id}` }, ...h.effects, ...step.effects] };
+}
+
+/** What the phone does once call `c` is gone (already removed from `s.calls`). */
+function afterCallGone(s: PhoneState, c: Call, words: string, busy: boolean): Step {
+  const effects: PhoneEffect[] = [];
+  const wasRinging = c.state === "incoming";
+  if (wasRinging && !s.calls.some((x) => x.state === "incoming")) effects.push({ type: "ringer", on: false }, { type: "set-led", id: "RINGER", mode: "off" });
+  const transferFrom = s.transferFrom === c.id ? null : s.transferFrom;
+  if (s.mode === "dialtone" || s.mode === "dialing") return { state: { ...s, transferFrom, focus: s.calls[0]?.id ?? null }, effects };
+  if (s.calls.length) {
+    const focus = s.focus === c.id ? s.calls[0].id : s.focus;
+    const other = s.calls.find((x) => x.id === focus);
+    const ringingOnly = other?.state === "incoming" && s.calls.length === 1;
+    if (ringingOnly && s.audioPath === "none") {
+      effects.push({ type: "ringer", on: true }, { type: "set-led", id: "RINGER", mode: "fast" });
+      return { state: { ...s, mode: "ringing", focus, transferFrom, notice: "" }, effects };
+    }
+    return { state: { ...s, mode: "call", focus, transferFrom, notice: c.state === "incoming" ? "" : words }, effects };
+  }
+  effects.push({ type: "set-led", id: "LINE1", mode: "off" });
+  if (s.mode === "ringing" || s.audioPath === "none") {
+    const idle = toIdle(s);
+    const missed = wasRinging && c.direction === "in" ? `Missed call: ${c.remote.name || c.number}` : "";
+    return { state: { ...idle.state, notice: missed }, effects: [...effects, ...idle.effects] };
+  }
+  effects.push({ type: "tone", tone: busy ? "busy" : "none" }, { type: "start-timer", id: "ended", ms: s.config.endedScreenMs ?? 3000 });
+  return { state: { ...s, mode: "ended", focus: null, transferFrom: null, ended: { remote: c.remote.name || c.number, reason: words } }, effects };
+}
+
+/** The user hangs up the focused call; another call, if any, stays (held or waiting). */
+function hangUpFocused(s: PhoneState, c: Call): Step {
+  const hang: PhoneEffect = c.state === "incoming" ? { type: "reject-call", callId: c.id, code: 603 } : { type: "hangup-call", callId: c.id };
+  const rest = { ...s, calls: s.calls.filter((x) => x.id !== c.id), ending: [...s.ending, c] };
+  if (rest.calls.length) {
+    const step = afterCallGone(rest, c, "Call ended", false);
+    return { state: step.state, effects: [hang, { type: "cancel-timer", id: `no-answer:${c.id}` }, { type: "tone", tone: "none" }, ...step.effects] };
+  }
+  const idle = toIdle(rest);
+  return { state: idle.state, effects: [hang, { type: "set-led", id: "LINE1", mode: "off" }, ...idle.effects] };
+}
+
+function answer(s: PhoneState, c: Call, path: "handset" | "speaker"): Step {
+  const effects: PhoneEffect[] = [];
+  const up = s.calls.find((x) => x.id === s.focus && x.id !== c.id);
+  if (up && up.state === "connected") effects.push({ type: "hold-call", callId: up.id, hold: true });
+  const audio: PhoneEffect[] = s.audioPath === path ? [] : [{ type: "audio-path", path }, { type: "set-led", id: "SPEAKER", mode: path === "speaker" ? "on" : "off" }];
+  effects.push({ type: "cancel-timer", id: `no-answer:${c.id}` }, { type: "ringer", on: false }, { type: "set-led", id: "RINGER", mode: "off" }, { type: "tone", tone: "none" }, ...audio, { type: "answer-call", callId: c.id });
+  return { state: { ...s, mode: "call", focus: c.id, audioPath: path, notice: "" }, effects };
+}
+
+/**
+ * Keys while ringing or in a call. Besides real keys: "ANSWER" (handset lifted while ringing), "HANGUP" (handset
+ * replaced), "FLASH" (hook flash), "NO-ANSWER" (the no-answer forward timer of `timerCall`).
+ * Returns null for a key this part does not take (the reducer then tries dialling).
+ */
+export function callKey(s: PhoneState, k: string, path?: "handset" | "speaker", timerCall?: number): Step {
+  if (k === "NO-ANSWER") {
+    const c = s.calls.find((x) => x.id === timerCall);
+    const target = s.config.forward?.noAnswer;
+    return c && c.state === "incoming" && target ? { state: s, effects: [{ type: "forward-call", callId: c.id, target }] } : NOTHING(s);
+  }
+  const focus = s.calls.find((x) => x.id === s.focus);
+  const waiting = s.calls.find((x) => x.state === "incoming" && x.id !== s.focus);
+  const defaultPath = path ?? (s.offHook ? "handset" : "speaker");
+  if (s.mode === "ringing" && focus?.state === "incoming") {
+    if (["ANSWER", "OK", "SOFT1", "SPEAKER", "HEADSET"].includes(k)) return answer(s, focus, k === "SPEAKER" ? "speaker" : defaultPath);
+    if (["END", "SOFT3", "BACK"].includes(k)) return hangUpFocused(s, focus);
+    return NOTHING(s);
+  }
+  if (!focus) return k === "END" || k === "HANGUP" ? toIdle(s) : NOTHING(s);
+  if (waiting && ["OK", "SOFT1", "ANSWER", "FLASH"].includes(k)) return answer(s, waiting, defaultPath);
+  if (waiting && k === "SOFT3") return { state: { ...s, calls: s.calls.filter((x) => x.id !== waiting.id), ending: [...s.ending, waiting], notice: "" }, effects: [{ type: "reject-call", callId: waiting.id, code: 486 }, { type: "tone", tone: "none" }] };
+  switch (k) {
+    case "END":
+    case "SOFT4":
+    case "HANGUP":
+      return hangUpFocused(s, focus);
+    case "HOLD":
+    case "SOFT2":
+    case "FLASH": {
+      const other = s.calls.find((x) => x.id !== focus.id && (x.state === "held" || x.state === "connected"));
+      if (other) {
+        // swap: hold this one, resume the other
+        const effects: PhoneEffect[] = [];
+        if (focus.state === "connected") effects.push({ type: "hold-call", callId: focus.id, hold: true });
+        if (other.state === "held") effects.push({ type: "hold-call", callId: other.id, hold: false });
+        return { state: { ...s, focus: other.id, notice: "" }, effects };
+      }
+      if (focus.state === "connected") return { state: s, effects: [{ type: "hold-call", callId: focus.id, hold: true }] };
+      if (focus.state === "held") return { state: s, effects: [{ type: "hold-call", callId: focus.id, hold: false }] };
+      return NOTHING(s);
+    }
+    case "TRANSFER":
+    case "SOFT3": {
+      if (s.transferFrom !== null && s.transferFrom !== focus.id && s.calls.some((x) => x.id === s.transferFrom))
+        return { state: { ...s, notice: "Transferring" }, effects: [{ type: "transfer-attended", callId: s.transferFrom, toCallId: focus.id }] };
+      const other = s.calls.find((x) => x.id !== focus.id && x.state === "held");
+      if (other) return { state: { ...s, notice: "Transferring" }, effects: [{ type: "transfer-attended", callId: other.id, toCallId: focus.id }] };
+      if (focus.state !== "connected" && focus.state !== "held") return NOTHING(s);
+      const hold: PhoneEffect[] = focus.state === "connected" ? [{ type: "hold-call", callId: focus.id, hold: true }] : [];
+      return { state: { ...s, mode: "dialtone", transferFrom: focus.id, dialled: "", notice: "Transfer to:" }, effects: [...hold, { type: "tone", tone: "dial" }] };
+    }
+    case "SPEAKER":
+      if (s.audioPath === "speaker") return s.offHook ? { state: { ...s, audioPath: "handset" }, effects: [{ type: "audio-path", path: "handset" }, { type: "set-led", id: "SPEAKER", mode: "off" }] } : hangUpFocused(s, focus);
+      return { state: { ...s, audioPath: "speaker" }, effects: [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] };
+    default:
+      if (/^[0-9*#]$/.test(k)) {
+        if (focus.state === "connected" || focus.state === "early") return { state: s, effects: [{ type: "send-dtmf", callId: focus.id, digit: k }] };
+        if (focus.state === "held")
+          // a held call and a digit: another call is being dialled (with two calls up, only an emergency number goes)
+          return { state: { ...s, mode: "dialtone", dialled: "", notice: "" }, effects: [] };
+      }
+      return NOTHING(s);
+  }
+}
+
+export type { CallEndReason };

@@ -1,0 +1,29 @@
+// Steps shared by the reducer's parts: going off hook, hanging everything up, back to idle.
+import type { PhoneEffect, PhoneState } from "./phone-state.js";
+
+export interface Step {
+  state: PhoneState;
+  effects: PhoneEffect[];
+}
+
+export function offHook(s: PhoneState, path: "handset" | "speaker"): Step {
+  return {
+    state: { ...s, mode: "dialtone", audioPath: path, dialled: "", notice: "", menu: null, ended: null },
+    effects: [{ type: "audio-path", path }, { type: "tone", tone: "dial" }, ...(path === "speaker" ? [{ type: "set-led", id: "SPEAKER", mode: "on" } as const] : [])],
+  };
+}
+
+/** Back to idle: every live call is hung up (the user put the phone down), audio off. */
+export function hangUpAll(s: PhoneState): Step {
+  const effects: PhoneEffect[] = [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, { type: "audio-path", path: "none" }, { type: "set-led", id: "SPEAKER", mode: "off" }];
+  for (const c of s.calls) effects.unshift(c.state === "incoming" ? { type: "reject-call", callId: c.id, code: 486 } : { type: "hangup-call", callId: c.id });
+  return { state: { ...s, mode: "idle", audioPath: "none", dialled: "", calls: [], ending: [...s.ending, ...s.calls], focus: null, transferFrom: null, notice: "", ended: null }, effects };
+}
+
+export function toIdle(s: PhoneState): Step {
+  return {
+    state: { ...s, mode: "idle", audioPath: "none", dialled: "", ended: null, focus: null, transferFrom: null },
+    effects: [{ type: "cancel-timer", id: "ended" }, { type: "tone", tone: "none" }, { type: "audio-path", path: "none" }, { type: "set-led", id: "SPEAKER", mode: "off" }],
+  };
+}
+

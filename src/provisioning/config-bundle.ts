@@ -1,0 +1,171 @@
+// The phone's config bundle, version 1: what provisioning delivers and what `phone --config FILE` takes by hand.
+// Accounts (server, transport, user, password), dial plan, features (caller-ID hiding, call waiting, forward), lock,
+// trusted CAs. Validated with a JSON schema (ajv); every error names the field.
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { Ajv, type ErrorObject } from "ajv";
+import { PhoneError, ErrorCodes } from "../base/errors.js";
+
+export interface BundleServer {
+  host: string;
+  port?: number;
+  transport: "udp" | "tcp" | "tls";
+}
+
+export interface BundleAccount {
+  user: string;
+  password: string;
+  authUser?: string;
+  displayName?: string;
+  domain: string;
+  servers: BundleServer[];
+  expires?: number;
+  mwi?: boolean;
+}
+
+export interface ConfigBundle {
+  version: 1;
+  accounts: BundleAccount[];
+  dialPlan?: { emergencyNumbers?: string[]; emergencyMasks?: Record<string, string>; outsideLinePrefix?: string; extensionLength?: number; patterns?: string[]; interdigitMs?: number };
+  features?: {
+    hideCallerId?: boolean;
+    callWaiting?: boolean;
+    forward?: { always?: string | null; busy?: string | null; noAnswer?: string | null; noAnswerSeconds?: number };
+  };
+  lock?: { pin?: string | null; afterIdleMinutes?: number };
+  /** PEM text of trusted CAs, or paths to PEM files (relative to the bundle). */
+  trustedCAs?: string[];
+  /** Timing of the SIP supervisor (labs and tests shorten it). */
+  sip?: { retryFirstMs?: number; retryMaxMs?: number; pingMs?: number; pingTimeoutMs?: number; keepAliveMs?: number };
+}
+
+const server = {
+  type: "object",
+  additionalProperties: false,
+  required: ["host", "transport"],
+  properties: { host: { type: "string", minLength: 1 }, port: { type: "integer", minimum: 1, maximum: 65535 }, transport: { enum: ["udp", "tcp", "tls"] } },
+};
+
+export const CONFIG_BUNDLE_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["version", "accounts"],
+  properties: {
+    version: { const: 1 },
+    accounts: {
+      type: "array",
+      minItems: 1,
+      maxItems: 2,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["user", "password", "domain", "servers"],
+        properties: {
+          user: { type: "string", pattern: "^[A-Za-z0-9._+-]+$" },
+          password: { type: "string" },
+          authUser: { type: "string" },
+          displayName: { type: "string", maxLength: 64 },
+          domain: { type: "string", minLength: 1 },
+          servers: { type: "array", minItems: 1, maxItems: 4, items: server },
+          expires: { type: "integer", minimum: 30, maximum: 86400 },
+          mwi: { type: "boolean" },
+        },
+      },
+    },
+    dialPlan: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        emergencyNumbers: { type: "array", minItems: 1, items: { type: "string", pattern: "^[0-9*#]+$" } },
+        emergencyMasks: { type: "object", additionalProperties: { type: "string", pattern: "^[0-9*#]+$" } },
+        outsideLinePrefix: { type: "string", pattern: "^[0-9]*$" },
+        extensionLength: { type: "integer", minimum: 0, maximum: 12 },
+        patterns: { type: "array", items: { type: "string", pattern: "^[0-9*#X]+\\.?$" } },
+        interdigitMs: { type: "integer", minimum: 1000, maximum: 30000 },
+      },
+    },
+    features: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        hideCallerId: { type: "boolean" },
+        callWaiting: { type: "boolean" },
+        forward: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            always: { type: ["string", "null"] },
+            busy: { type: ["string", "null"] },
+            noAnswer: { type: ["string", "null"] },
+            noAnswerSeconds: { type: "integer", minimum: 5, maximum: 120 },
+          },
+        },
+      },
+    },
+    lock: {
+      type: "object",
+      additionalProperties: false,
+      properties: { pin: { type: ["string", "null"], pattern: "^[0-9]{4,12}$" }, afterIdleMinutes: { type: "integer", minimum: 0, maximum: 1440 } },
+    },
+    trustedCAs: { type: "array", items: { type: "string" } },
+    sip: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        retryFirstMs: { type: "integer", minimum: 100 },
+        retryMaxMs: { type: "integer", minimum: 100 },
+        pingMs: { type: "integer", minimum: 0 },
+        pingTimeoutMs: { type: "integer", minimum: 100 },
+        keepAliveMs: { type: "integer", minimum: 0 },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validate = ajv.compile(CONFIG_BUNDLE_SCHEMA);
+
+function words(file: string, e: ErrorObject): string {
+  const where = e.instancePath || "/";
+  if (e.keyword === "additionalProperties") return `${file}: ${where}: unknown field '${String(e.params.additionalProperty)}'`;
+  if (e.keyword === "required") return `${file}: ${where}: missing '${String(e.params.missingProperty)}'`;
+  return `${file}: ${where}: ${e.message ?? e.keyword}`;
+}
+
+/** Checks a parsed bundle; throws PHONE_ERR_BAD_CONFIG naming every bad field. Passwords never appear in errors. */
+export function checkBundle(data: unknown, file = "config"): ConfigBundle {
+  if (!validate(data)) throw new PhoneError(ErrorCodes.CONFIG_INVALID, (validate.errors ?? []).map((e) => words(file, e)).join("; "), { file });
+  return data as unknown as ConfigBundle;
+}
+
+/** Reads, parses and checks a bundle file; PEM paths in trustedCAs are read (relative to the file). */
+export async function loadBundle(file: string): Promise<ConfigBundle> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    throw new PhoneError(ErrorCodes.CONFIG_INVALID, `${file}: cannot read the config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new PhoneError(ErrorCodes.CONFIG_INVALID, `${file}: not JSON (${(e as Error).message})`, { file });
+  }
+  const b = checkBundle(data, file);
+  if (b.trustedCAs) {
+    const out: string[] = [];
+    for (const ca of b.trustedCAs) {
+      if (ca.includes("-----BEGIN")) out.push(ca);
+      else {
+        try {
+          out.push(await fs.readFile(path.resolve(path.dirname(file), ca), "utf8"));
+        } catch (e) {
+          throw new PhoneError(ErrorCodes.CONFIG_INVALID, `${file}: /trustedCAs: cannot read '${ca}' (${(e as NodeJS.ErrnoException).code ?? ""})`, { file });
+        }
+      }
+    }
+    b.trustedCAs = out;
+  }
+  return b;
+}

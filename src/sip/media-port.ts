@@ -1,0 +1,23 @@
+// The media port: what SIP needs from a media engine, as SDP in and out. SIP never imports media/; the firmware hands
+// SIP an object of this shape (media/ implements it), so either side can be tested and replaced alone.
+
+export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
+
+export interface MediaSession {
+  /** Our SDP offer; `hold` offers sendonly (RFC 3264 §8.4). */
+  createOffer(opts: { hold: boolean }): Promise<string>;
+  /** The far end's answer to our last offer. Throws on an answer we cannot use (no common codec). */
+  setAnswer(sdp: string): Promise<void>;
+  /** The far end's offer; returns our answer. Throws when nothing in it is usable (SIP then answers 488). */
+  acceptOffer(sdp: string, opts: { hold: boolean }): Promise<string>;
+  /** What the far end last said of its sending (sendonly/inactive = it put us on hold). */
+  readonly remoteDirection: MediaDirection;
+  /** RFC 4733 telephone-event; false when the far end did not negotiate it (SIP then falls back to INFO). */
+  sendDtmf(digit: string, durationMs: number): boolean;
+  close(): void;
+}
+
+export interface MediaPort {
+  /** A media session for one call (`tag` names it in logs). */
+  open(tag: string): MediaSession;
+}

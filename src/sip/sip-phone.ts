@@ -1,0 +1,571 @@
+// The phone's SIP side on sip.js 0.21.2: one account, its registration kept alive by a supervisor (reconnect,
+// re-register, backoff, failover across servers and DNS SRV targets), and calls driven by the phone core's effects.
+// It reports in plain events; it knows nothing of keys or screens, and media arrives through the media port.
+import { Core, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Session, type URI } from "sip.js";
+import type { Clock, Timer } from "../base/clock.js";
+import type { Logger } from "../base/log.js";
+import { resolveServer, systemResolver, type Resolver, type SipServer } from "./dns-targets.js";
+import type { MediaPort } from "./media-port.js";
+import { fixRegisterExpires } from "./message-fixes.js";
+import { SdhAdapter, type HoldOptions } from "./sdh-adapter.js";
+import { NodeTransport, type NodeTransportOptions, type TransportTarget } from "./transport/node-transport.js";
+
+export type { SipServer } from "./dns-targets.js";
+
+export interface SipAccount {
+  /** The extension / user part of the address of record. */
+  user: string;
+  /** The digest password. Never logged. */
+  password: string;
+  /** The digest user name when it differs from `user`. */
+  authUser?: string;
+  displayName?: string;
+  /** The SIP domain of the address of record (sip:user@domain). */
+  domain: string;
+  /** Registrars in order of preference: the first that works is used; the next ones are failover. */
+  servers: SipServer[];
+  /** Registration lifetime asked for (s). */
+  expires?: number;
+  /** Send calls with `Privacy: id` (RFC 3323/3325): the PBX withholds our identity from the callee. */
+  hideCallerId?: boolean;
+  /** PEM CA certificates trusted for TLS (the system's when absent). */
+  caCerts?: string[];
+  /** Subscribe to message-summary (RFC 3842) for voicemail waiting. */
+  mwi?: boolean;
+}
+
+export interface SipTuning {
+  /** Retry delays after a failure: first, doubling to at most `max` (ms). */
+  backoffMs: { first: number; max: number };
+  /** UDP: an OPTIONS ping to the registrar this often (ms; 0 = off) finds a server gone without a connection. */
+  pingMs: number;
+  /** How long a ping may go unanswered before the server counts as gone (ms). */
+  pingTimeoutMs: number;
+  /** TCP/TLS CRLF keep-alive (ms). */
+  keepAliveMs: number;
+  /** Refresh registration at this % of the granted lifetime (sip.js allows 50-99; sipjs-node.md advises 85-90). */
+  refreshFrequency: number;
+}
+
+export const DEFAULT_SIP_TUNING: SipTuning = { backoffMs: { first: 1000, max: 60_000 }, pingMs: 30_000, pingTimeoutMs: 8000, keepAliveMs: 30_000, refreshFrequency: 85 };
+
+export type SipEndReason = "remote-hangup" | "busy" | "rejected" | "not-found" | "unavailable" | "cancelled" | "failed" | "transferred" | "forwarded" | "local-hangup";
+
+export interface SipRegistration {
+  state: "registering" | "registered" | "failed";
+  server: string;
+  reason: string;
+}
+
+export interface SipPhoneEvents {
+  registration(r: SipRegistration): void;
+  /** A call arrived; returns the id the phone gives it. */
+  incoming(info: { remote: { uri: string; name?: string }; number: string }): number;
+  progress(callId: number, state: "ringing" | "early" | "connected"): void;
+  held(callId: number, held: boolean): void;
+  remoteHold(callId: number, held: boolean): void;
+  ended(callId: number, reason: SipEndReason, code?: number): void;
+  mwi(waiting: boolean, count: number): void;
+}
+
+interface CallRecord {
+  session: Session;
+  /** The final reason, when this side decided it (reject, forward, transfer, hang up). */
+  why?: SipEndReason;
+  code?: number;
+  connected: boolean;
+}
+
+/** Words for a failed registration's status code. */
+export function registrationReason(code: number, phrase: string): string {
+  if (code === 401 || code === 407) return "Wrong user name or password";
+  if (code === 403) return "Not allowed by the server (403)";
+  if (code === 404) return "Unknown extension (404)";
+  if (code === 408) return "Server not answering";
+  if (code === 503) return "Server not reachable";
+  return `Server refused: ${code} ${phrase}`;
+}
+
+function endReason(code: number): SipEndReason {
+  if (code === 486 || code === 600) return "busy";
+  if (code === 603) return "rejected";
+  if (code === 404 || code === 484 || code === 604) return "not-found";
+  if (code === 480 || code === 408 || code === 410) return "unavailable";
+  if (code === 487) return "cancelled";
+  return "failed";
+}
+
+/** Parses an RFC 3842 message-summary body. */
+export function parseMessageSummary(body: string): { waiting: boolean; count: number } {
+  const waiting = /^Messages-Waiting[ \t]*:[ \t]*yes/im.test(body);
+  const voice = /^Voice-Message[ \t]*:[ \t]*(\d+)\s*\/\s*(\d+)/im.exec(body);
+  return { waiting, count: voice ? Number(voice[1]) : 0 };
+}
+
+let sipTimersSet = false;
+/**
+ * sip.js's transaction timers D, I, J and K are 0 (it assumes reliable transports); RFC 3261 wants them on UDP.
+ * `Core.Timers` is one shared object read at run time; the values below are right for UDP and harmless on TCP/TLS
+ * (a finished transaction lingers a few seconds). Set once per process: it is the library's global, not ours.
+ */
+function setUdpTransactionTimers(): void {
+  if (sipTimersSet) return;
+  sipTimersSet = true;
+  Object.assign(Core.Timers, { TIMER_D: 32_000, TIMER_I: 5000, TIMER_J: 32_000, TIMER_K: 5000 });
+}
+
+export class SipPhone {
+  private ua: UserAgent | undefined;
+  private transport: NodeTransport | undefined;
+  private registerer: Registerer | undefined;
+  private subscriber: Subscriber | undefined;
+  private target: TransportTarget | undefined;
+  private serverIndex = 0;
+  private targetQueue: TransportTarget[] = [];
+  private failures = 0;
+  private retry: Timer | undefined;
+  private ping: Timer | undefined;
+  private stopped = false;
+  private readonly calls = new Map<number, CallRecord>();
+  private reg: SipRegistration = { state: "registering", server: "", reason: "" };
+
+  constructor(
+    private readonly account: SipAccount,
+    private readonly media: MediaPort,
+    private readonly events: SipPhoneEvents,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly tuning: SipTuning = DEFAULT_SIP_TUNING,
+    private readonly resolver: Resolver = systemResolver,
+    private readonly transportExtras: Partial<NodeTransportOptions> = {},
+  ) {
+    if (!account.servers.length) throw new Error("the SIP account has no server");
+    setUdpTransactionTimers();
+  }
+
+  get registration(): SipRegistration {
+    return this.reg;
+  }
+
+  /** The transport now in use (tests drop it to simulate a network failure). */
+  get currentTransport(): NodeTransport | undefined {
+    return this.transport;
+  }
+
+  async start(): Promise<void> {
+    const a = this.account;
+    const uri = UserAgent.makeURI(`sip:${a.user}@${a.domain}`);
+    if (!uri) throw new Error(`'sip:${a.user}@${a.domain}' is not a SIP address`);
+    const transportOptions: NodeTransportOptions = {
+      clock: this.clock,
+      log: this.log,
+      target: () => {
+        if (!this.target) throw new Error("no SIP server chosen");
+        return this.target;
+      },
+      caCerts: a.caCerts,
+      keepAliveMs: this.tuning.keepAliveMs,
+      rewriteIncoming: fixRegisterExpires,
+      ...this.transportExtras,
+      onLocal: (local) => {
+        this.setContact(local);
+        this.transportExtras.onLocal?.(local);
+      },
+    };
+    const ua = new UserAgent({
+      uri,
+      transportConstructor: NodeTransport,
+      transportOptions,
+      authorizationUsername: a.authUser ?? a.user,
+      authorizationPassword: a.password,
+      displayName: a.displayName ?? "",
+      contactName: a.user,
+      viaHost: "127.0.0.1",
+      forceRport: true,
+      userAgentString: "deskphone/0.1 (sip.js 0.21.2)",
+      logBuiltinEnabled: false,
+      logLevel: "warn",
+      logConnector: (level, category, _label, content) => {
+        if (level === "error" || level === "warn") this.log.debug({ sip: category }, content.replace(/auth_pass\S*|password\S*/gi, "[redacted]"));
+      },
+      sessionDescriptionHandlerFactory: (session) => {
+        const id = this.idOf(session);
+        return new SdhAdapter(this.media.open(`call-${id ?? "?"}`), (held) => {
+          const cid = this.idOf(session);
+          if (cid !== undefined) this.events.remoteHold(cid, held);
+        });
+      },
+      delegate: {
+        onInvite: (inv) => this.onInvite(inv),
+        onDisconnect: (err) => {
+          if (err) this.lost(err.message);
+        },
+        onNotify: (n) => {
+          n.accept().catch(() => undefined);
+          if (/message-summary/i.test(n.request.getHeader("Event") ?? "")) {
+            const m = parseMessageSummary(n.request.body ?? "");
+            this.events.mwi(m.waiting, m.count);
+          }
+        },
+      },
+    });
+    this.ua = ua;
+    this.transport = ua.transport as NodeTransport;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.retry?.cancel();
+    this.ping?.cancel();
+    for (const [id] of this.calls) this.hangup(id);
+    const ua = this.ua;
+    if (!ua) return;
+    try {
+      if (this.registerer?.state === RegistererState.Registered && this.transport?.isConnected()) {
+        // unREGISTER, but never wait long for a server that is gone (sip.js would wait 32 s, Timer F)
+        await Promise.race([this.registerer.unregister().catch(() => undefined), this.clock.sleep(1000)]);
+      }
+    } finally {
+      await this.transport?.dispose().catch(() => undefined);
+    }
+  }
+
+  // ---- registration supervisor ----
+
+  private setReg(r: SipRegistration): void {
+    if (r.state === this.reg.state && r.reason === this.reg.reason && r.server === this.reg.server) return;
+    this.reg = r;
+    this.log.info({ state: r.state, server: r.server, reason: r.reason }, "SIP registration");
+    this.events.registration(r);
+  }
+
+  private describe(t: TransportTarget | undefined): string {
+    return t ? `${t.protocol.toLowerCase()}:${t.serverName ?? t.host}:${t.port}` : "";
+  }
+
+  private setContact(local: { address: string; port: number; protocol: string }): void {
+    const ua = this.ua;
+    if (!ua) return;
+    // sip.js builds the Contact from viaHost with no port (sipjs-node.md): the real address, port and transport go in here
+    ua.contact.uri.host = local.address;
+    ua.contact.uri.port = local.port;
+    ua.contact.uri.setParam("transport", local.protocol.toLowerCase());
+  }
+
+  private async nextTarget(): Promise<TransportTarget> {
+    if (!this.targetQueue.length) {
+      const server = this.account.servers[this.serverIndex % this.account.servers.length];
+      this.targetQueue = await resolveServer(server, this.resolver);
+    }
+    const t = this.targetQueue[0];
+    return t;
+  }
+
+  /** After a failure, the next attempt goes to the next address, then the next server (failover), round the list. */
+  private advanceTarget(): void {
+    this.targetQueue.shift();
+    if (!this.targetQueue.length) this.serverIndex = (this.serverIndex + 1) % this.account.servers.length;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped || !this.ua || !this.transport) return;
+    this.setReg({ state: "registering", server: this.describe(this.target), reason: "" });
+    try {
+      this.target = await this.nextTarget();
+      this.setReg({ state: "registering", server: this.describe(this.target), reason: "" });
+      if (this.ua.state === "Started") await this.transport.connect();
+      else await this.ua.start();
+    } catch (e) {
+      this.fail((e as Error).message, true);
+      return;
+    }
+    this.register();
+  }
+
+  private register(): void {
+    const ua = this.ua;
+    if (!ua || this.stopped) return;
+    const registrar = UserAgent.makeURI(`sip:${this.account.domain}`) as URI;
+    const registerer = new Registerer(ua, { expires: this.account.expires ?? 600, refreshFrequency: this.tuning.refreshFrequency, registrar });
+    this.registerer = registerer;
+    registerer.stateChange.addListener((s) => {
+      if (this.registerer !== registerer || this.stopped) return;
+      if (s === RegistererState.Registered) {
+        this.failures = 0;
+        this.setReg({ state: "registered", server: this.describe(this.target), reason: "" });
+        this.armPing();
+        if (this.account.mwi) this.subscribeMwi();
+      } else if (s === RegistererState.Unregistered && this.reg.state === "registered") {
+        // the registration ran out without a refresh: start over
+        this.fail("Registration expired", false);
+      }
+    });
+    registerer
+      .register({
+        requestDelegate: {
+          onReject: (resp) => {
+            if (this.registerer !== registerer) return;
+            const code = resp.message.statusCode ?? 0;
+            this.fail(registrationReason(code, resp.message.reasonPhrase ?? ""), code === 408 || code === 503);
+          },
+        },
+      })
+      .catch((e: Error) => this.fail(e.message, true));
+  }
+
+  private subscribeMwi(): void {
+    if (!this.ua || this.subscriber) return;
+    const target = UserAgent.makeURI(`sip:${this.account.user}@${this.account.domain}`) as URI;
+    const sub = new Subscriber(this.ua, target, "message-summary", { expires: 3600 });
+    sub.delegate = {
+      onNotify: (n) => {
+        n.accept().catch(() => undefined);
+        const m = parseMessageSummary(n.request.body ?? "");
+        this.events.mwi(m.waiting, m.count);
+      },
+    };
+    this.subscriber = sub;
+    sub.subscribe().catch((e: Error) => this.log.warn({ err: e.message }, "message-summary subscription failed"));
+  }
+
+  /** A failure: "No service" with the reason, then a retry after a growing delay (to the next server if `move`). */
+  private fail(reason: string, move: boolean): void {
+    if (this.stopped) return;
+    this.ping?.cancel();
+    this.failures++;
+    this.setReg({ state: "failed", server: this.describe(this.target), reason });
+    if (move || this.failures > 2) this.advanceTarget();
+    const delay = Math.min(this.tuning.backoffMs.max, this.tuning.backoffMs.first * 2 ** Math.min(this.failures - 1, 16));
+    this.retry?.cancel();
+    this.retry = this.clock.setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private lost(why: string): void {
+    if (this.stopped) return;
+    this.log.warn({ why, server: this.describe(this.target) }, "SIP connection lost");
+    this.registerer = undefined;
+    this.subscriber = undefined;
+    this.fail(`Connection lost (${why})`, true);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.stopped || !this.transport) return;
+    this.subscriber?.dispose().catch(() => undefined);
+    this.subscriber = undefined;
+    // a new target means a new connection; on UDP the socket is reopened too so the Contact is fresh
+    await this.transport.disconnect().catch(() => undefined);
+    await this.connect();
+  }
+
+  /** UDP has no connection to lose: an unanswered OPTIONS tells that the server is gone. */
+  private armPing(): void {
+    this.ping?.cancel();
+    if (!this.tuning.pingMs || this.target?.protocol !== "UDP") return;
+    this.ping = this.clock.setInterval(() => this.sendPing(), this.tuning.pingMs);
+  }
+
+  private sendPing(): void {
+    const ua = this.ua;
+    if (!ua || !this.transport?.isConnected()) return;
+    const core = ua.userAgentCore;
+    const to = UserAgent.makeURI(`sip:${this.account.domain}`) as URI;
+    const from = UserAgent.makeURI(`sip:${this.account.user}@${this.account.domain}`) as URI;
+    const msg = core.makeOutgoingRequestMessage("OPTIONS", to, from, to, {});
+    let answered = false;
+    const deadline = this.clock.setTimeout(() => {
+      if (!answered) this.fail("Server not answering", true);
+    }, this.tuning.pingTimeoutMs);
+    core.request(msg, {
+      onAccept: () => {
+        answered = true;
+        deadline.cancel();
+      },
+      onReject: (r) => {
+        // any answer means the server is alive; a timeout/transport error (408/503 made up by sip.js) means it is not
+        const code = r.message.statusCode ?? 0;
+        if (code === 408 || code === 503) return;
+        answered = true;
+        deadline.cancel();
+      },
+    });
+  }
+
+  // ---- calls ----
+
+  private idOf(session: Session): number | undefined {
+    for (const [id, c] of this.calls) if (c.session === session) return id;
+    return undefined;
+  }
+
+  private targetUri(target: string): URI {
+    const text = /^sips?:/.test(target) ? target : target.includes("@") ? `sip:${target}` : `sip:${target}@${this.account.domain}`;
+    const uri = UserAgent.makeURI(text);
+    if (!uri) throw new Error(`'${target}' is not a number or SIP address`);
+    return uri;
+  }
+
+  private watch(id: number, rec: CallRecord): void {
+    rec.session.stateChange.addListener((s) => {
+      if (s === SessionState.Established && !rec.connected) {
+        rec.connected = true;
+        this.events.progress(id, "connected");
+      }
+      if (s === SessionState.Terminated) {
+        this.calls.delete(id);
+        const reason = rec.why ?? (rec.connected ? "remote-hangup" : rec.code ? endReason(rec.code) : "failed");
+        this.events.ended(id, reason, rec.code);
+      }
+    });
+  }
+
+  place(callId: number, target: string, opts: { emergency: boolean }): void {
+    const ua = this.ua;
+    if (!ua) {
+      this.events.ended(callId, "failed");
+      return;
+    }
+    let inviter: Inviter;
+    try {
+      const extraHeaders = this.account.hideCallerId && !opts.emergency ? ["Privacy: id"] : [];
+      if (opts.emergency) extraHeaders.push("Priority: emergency");
+      inviter = new Inviter(ua, this.targetUri(target), { extraHeaders, earlyMedia: true });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "cannot place the call");
+      this.events.ended(callId, "not-found");
+      return;
+    }
+    const rec: CallRecord = { session: inviter, connected: false };
+    this.calls.set(callId, rec);
+    this.watch(callId, rec);
+    inviter
+      .invite({
+        requestDelegate: {
+          onProgress: (r) => {
+            const code = r.message.statusCode ?? 0;
+            if (code === 180) this.events.progress(callId, "ringing");
+            else if (code === 183 && r.message.body) this.events.progress(callId, "early");
+          },
+          onReject: (r) => {
+            rec.code = r.message.statusCode;
+          },
+        },
+      })
+      .catch((e: Error) => {
+        this.log.warn({ err: e.message }, "INVITE failed");
+        rec.why ??= "failed";
+      });
+  }
+
+  private onInvite(inv: Invitation): void {
+    const pai = inv.request.parseHeader("p-asserted-identity") as { uri?: URI; displayName?: string } | undefined;
+    const hidden = /(^|[;,\s])id([;,\s]|$)/i.test(inv.request.getHeader("Privacy") ?? "");
+    const from = pai?.uri ? pai : inv.remoteIdentity;
+    const uri = from.uri?.toString() ?? "";
+    const number = hidden ? "" : (from.uri?.user ?? "");
+    const name = hidden ? "Anonymous" : (from.displayName || undefined);
+    const rec: CallRecord = { session: inv, connected: false };
+    // the id is known only once the phone has it; register the record first so the SDH factory can find it
+    const id = this.events.incoming({ remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number });
+    this.calls.set(id, rec);
+    this.watch(id, rec);
+    if (inv.state === SessionState.Terminated) {
+      // cancelled before we saw it
+      this.calls.delete(id);
+      this.events.ended(id, "cancelled");
+      return;
+    }
+    inv.delegate = {
+      onCancel: () => {
+        rec.why = "cancelled";
+      },
+      onRefer: (referral) => {
+        referral.accept().catch(() => undefined);
+      },
+    };
+  }
+
+  answer(callId: number): void {
+    const c = this.calls.get(callId);
+    if (c?.session instanceof Invitation) c.session.accept().catch((e: Error) => this.log.warn({ err: e.message }, "answer failed"));
+  }
+
+  reject(callId: number, code: 486 | 603 | 480): void {
+    const c = this.calls.get(callId);
+    if (!(c?.session instanceof Invitation) || c.session.state !== SessionState.Initial) return;
+    c.why = code === 486 ? "busy" : "rejected";
+    c.session.reject({ statusCode: code }).catch(() => undefined);
+  }
+
+  forward(callId: number, target: string): void {
+    const c = this.calls.get(callId);
+    if (!(c?.session instanceof Invitation) || c.session.state !== SessionState.Initial) return;
+    c.why = "forwarded";
+    c.session.reject({ statusCode: 302, extraHeaders: [`Contact: <${this.targetUri(target).toString()}>`] }).catch(() => undefined);
+  }
+
+  hangup(callId: number): void {
+    const c = this.calls.get(callId);
+    if (!c) return;
+    c.why ??= "local-hangup";
+    const s = c.session;
+    const done = (e: Error): void => this.log.debug({ err: e.message }, "hang up");
+    if (s.state === SessionState.Established) s.bye().catch(done);
+    else if (s instanceof Inviter && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) s.cancel().catch(done);
+    else if (s instanceof Invitation && s.state === SessionState.Initial) s.reject({ statusCode: 603 }).catch(done);
+  }
+
+  hold(callId: number, hold: boolean): void {
+    const c = this.calls.get(callId);
+    if (!c || c.session.state !== SessionState.Established) return;
+    const sdhOptions: HoldOptions = { hold };
+    c.session
+      .invite({ sessionDescriptionHandlerOptions: sdhOptions, requestDelegate: { onAccept: () => this.events.held(callId, hold) } })
+      .catch((e: Error) => this.log.warn({ err: e.message }, "hold/resume failed"));
+  }
+
+  /** Blind transfer (REFER); the call ends once the far end took the REFER. */
+  transfer(callId: number, target: string): void {
+    const c = this.calls.get(callId);
+    if (!c || c.session.state !== SessionState.Established) return;
+    c.session
+      .refer(this.targetUri(target), {
+        requestDelegate: {
+          onAccept: () => {
+            c.why = "transferred";
+            c.session.bye().catch(() => undefined);
+          },
+        },
+      })
+      .catch((e: Error) => this.log.warn({ err: e.message }, "transfer failed"));
+  }
+
+  /** Attended transfer: REFER the held call to the consulted party (Refer-To with Replaces, RFC 3891). */
+  transferAttended(callId: number, toCallId: number): void {
+    const a = this.calls.get(callId);
+    const b = this.calls.get(toCallId);
+    if (!a || !b) return;
+    a.session
+      .refer(b.session, {
+        requestDelegate: {
+          onAccept: () => {
+            a.why = "transferred";
+            b.why = "transferred";
+            a.session.bye().catch(() => undefined);
+          },
+        },
+      })
+      .catch((e: Error) => this.log.warn({ err: e.message }, "attended transfer failed"));
+  }
+
+  /** DTMF: RFC 4733 through the media session; SIP INFO (application/dtmf-relay) when it was not negotiated. */
+  dtmf(callId: number, digit: string): void {
+    const c = this.calls.get(callId);
+    if (!c || c.session.state !== SessionState.Established) return;
+    const sdh = c.session.sessionDescriptionHandler;
+    if (sdh?.sendDtmf(digit)) return;
+    c.session
+      .info({ requestOptions: { body: { contentDisposition: "render", contentType: "application/dtmf-relay", content: `Signal=${digit}\r\nDuration=160\r\n` } } })
+      .catch((e: Error) => this.log.warn({ err: e.message }, "DTMF INFO failed"));
+  }
+}

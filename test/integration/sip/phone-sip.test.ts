@@ -1,0 +1,135 @@
+// The simulated phone as a SIP phone against real peers: Kamailio (registrar/proxy with digest auth) and baresip (a
+// far-end phone playing a 1 kHz tone). The phone is driven only through the control protocol; the peers' side is
+// asserted through baresip's events and recordings.
+import assert from "node:assert/strict";
+import { startRegistrar, type Registrar } from "../../../src/lab/registrar.js";
+import { FarPhone } from "../../../src/lab/far-phone.js";
+import { PhoneProcess } from "../../support/phone-process.js";
+
+const USERS = [
+  { user: "1001", password: "pw-1001" },
+  { user: "1002", password: "pw-1002" },
+  { user: "1003", password: "pw-1003" },
+];
+
+function bundle(k: Registrar, transport: "udp" | "tcp" | "tls", extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const port = transport === "udp" ? k.udpPort : transport === "tcp" ? k.tcpPort : k.tlsPort;
+  return {
+    version: 1,
+    accounts: [{ user: "1001", password: "pw-1001", displayName: "Alice", domain: "127.0.0.1", servers: [{ host: "127.0.0.1", port, transport }] }],
+    trustedCAs: [k.caFile],
+    sip: { retryFirstMs: 200, retryMaxMs: 1000, pingMs: 1000, pingTimeoutMs: 1500, keepAliveMs: 1000 },
+    ...extra,
+  };
+}
+
+describe("SIP calling against Kamailio and baresip", function () {
+  this.timeout(60000);
+  let k: Registrar;
+  let far: FarPhone;
+  let phone: PhoneProcess | undefined;
+
+  before(async () => {
+    k = await startRegistrar({ users: USERS, lifetimeS: 900 });
+    far = await FarPhone.start({ user: "1002", password: "pw-1002", registrar: { port: k.udpPort, transport: "udp" }, answer: "auto", toneHz: 1000 });
+    await far.registered();
+  });
+  after(async () => {
+    await far?.stop();
+    await k?.stop();
+  });
+  afterEach(async () => {
+    await phone?.stop();
+    phone = undefined;
+  });
+
+  for (const transport of ["udp", "tcp", "tls"] as const) {
+    it(`registers over ${transport.toUpperCase()} with digest auth and shows it`, async () => {
+      phone = await PhoneProcess.start(bundle(k, transport));
+      const s = await phone.until("registered", (x) => x.registration.state === "registered");
+      assert.match(s.registration.server, new RegExp(`^${transport}:`));
+      assert.match(await phone.screen(), /1001 Alice/);
+      assert.match(await phone.screen(), /Ready/);
+    });
+  }
+
+  it("says why when the password is wrong, on the screen", async () => {
+    const b = bundle(k, "tcp");
+    (b.accounts as Array<Record<string, unknown>>)[0].password = "wrong";
+    phone = await PhoneProcess.start(b);
+    const s = await phone.until("failed", (x) => x.registration.state === "failed");
+    assert.equal(s.registration.reason, "Wrong user name or password");
+    assert.match(await phone.screen(), /No service/);
+    assert.ok(!phone.out.includes("pw-1001") && !phone.out.includes("wrong"), "no password in the log");
+  });
+
+  it("calls baresip: it answers, its tone is heard on the speaker, and hanging up ends the call on both sides", async () => {
+    phone = await PhoneProcess.start(bundle(k, "tcp"));
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    const since = far.eventCount;
+    await phone.keys("1002");
+    const s = await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    assert.equal(s.calls[0].direction, "out");
+    await far.waitFor("CALL_ESTABLISHED", 5000, () => true, since);
+    assert.match(await phone.screen(), /1002/);
+    const cap = await phone.cmd<{ dominant_hz: number; rms_dbfs: number }>("audio_capture", { path: "speaker", ms: 600 });
+    assert.ok(Math.abs(cap.dominant_hz - 1000) < 30, `far-end tone heard at ${cap.dominant_hz} Hz`);
+    assert.ok(cap.rms_dbfs > -40, `far-end tone level ${cap.rms_dbfs} dBFS`);
+    await phone.keys("END");
+    await far.waitFor("CALL_CLOSED", 5000, () => true, since);
+    const after = await phone.until("history", (x) => x.calls.length === 0 && x.history.length === 1);
+    assert.equal(after.history[0].kind, "placed");
+    assert.equal(after.history[0].number, "1002");
+  });
+
+  it("is called by baresip: rings with the caller's ID, lifting the handset answers", async () => {
+    phone = await PhoneProcess.start(bundle(k, "udp"));
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    const since = far.eventCount;
+    await far.dial("sip:1001@127.0.0.1");
+    const ring = await phone.until("ringing", (x) => x.mode === "ringing");
+    assert.equal(ring.calls[0].number, "1002");
+    assert.match(await phone.screen(), /Incoming call/);
+    await phone.cmd("set_hook", { state: "off" });
+    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    await far.waitFor("CALL_ESTABLISHED", 5000, () => true, since);
+    const cap = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "handset", ms: 600 });
+    assert.ok(Math.abs(cap.dominant_hz - 1000) < 30, `far-end tone on the handset at ${cap.dominant_hz} Hz`);
+    await far.hangup();
+    const ended = await phone.until("ended", (x) => x.calls.length === 0);
+    assert.equal(ended.mode, "ended");
+    assert.equal(ended.history[0].kind, "received");
+  });
+
+  it("holds and resumes a call with re-INVITEs; the far end's audio stops while held", async () => {
+    phone = await PhoneProcess.start(bundle(k, "udp"));
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    await phone.keys("1002");
+    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    await phone.keys("HOLD");
+    await phone.until("held", (x) => x.calls[0]?.state === "held");
+    assert.match(await phone.screen(), /On hold/);
+    const quiet = await phone.cmd<{ rms_dbfs: number | null }>("audio_capture", { path: "speaker", ms: 400 });
+    assert.ok((quiet.rms_dbfs ?? -Infinity) < -60, `nothing heard on hold (${quiet.rms_dbfs} dBFS; null = digital silence)`);
+    await phone.keys("HOLD");
+    await phone.until("resumed", (x) => x.calls[0]?.state === "connected");
+    await new Promise((r) => setTimeout(r, 200));
+    const back = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "speaker", ms: 400 });
+    assert.ok(Math.abs(back.dominant_hz - 1000) < 30, `tone back after resume (${back.dominant_hz} Hz)`);
+    await phone.keys("END");
+    await phone.until("idle", (x) => x.calls.length === 0);
+  });
+
+  // last: it restarts Kamailio, which forgets every registration (baresip's too)
+  it("shows No service when Kamailio is killed and registers again by itself when it is back", async () => {
+    phone = await PhoneProcess.start(bundle(k, "tcp"));
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    await k.kill();
+    const down = await phone.until("no service", (x) => x.registration.state === "failed");
+    assert.match(down.registration.reason, /Connection lost|not reachable|refused/);
+    assert.match(await phone.screen(), /No service/);
+    await k.restart();
+    await phone.until("registered again", (x) => x.registration.state === "registered", 15000);
+    assert.match(await phone.screen(), /Ready/);
+  });
+});
