@@ -19,6 +19,7 @@ import { summarize } from "../src/phone/core/reduce.js";
 import { viewOf } from "../src/ui/view-model.js";
 import type { PhoneConfig } from "../src/phone/core/phone-state.js";
 import { SimTerminal } from "./sim-terminal.js";
+import { startLab } from "./lab.js";
 import { ControlServer } from "../src/control/control-server.js";
 import { SimTarget } from "../src/control/sim-target.js";
 import { FaceServer } from "../src/web/face-server.js";
@@ -33,6 +34,8 @@ const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--c
 
   --board NAME|FILE   board profile: a name from board/ (sim, rpi-gpio, rpi-i2c, rpi-frontpanel) or a .json path
   --emulate           run the board's drivers against chip emulators instead of real hardware
+  --lab               also start the lab on loopback (Kamailio + a far-end phone at 1002) and register to it;
+                      what \`npm start\` does (ignored with --config)
   --config FILE       a config bundle (JSON: accounts, dial plan, features, lock; see the README) to run with
   --control SPEC      control protocol listener: tcp:HOST:PORT, tcp:PORT (loopback) or unix:/path; repeatable;
                       default tcp:127.0.0.1:7070 on the simulated board, none on hardware; "none" turns it off
@@ -86,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         board: { type: "string" },
         config: { type: "string" },
+        lab: { type: "boolean", default: false },
         emulate: { type: "boolean", default: false },
         control: { type: "string", multiple: true },
         web: { type: "string" },
@@ -122,7 +126,17 @@ async function main(argv: string[]): Promise<number> {
   else platform = new LinuxPlatform(clock, log);
   life.started("platform", () => platform.close());
 
-  const bundle = args.config ? await loadBundle(args.config) : null;
+  let configFile = args.config;
+  let labBanner = "";
+  if (!configFile && args.lab) {
+    const lab = await startLab(dataDir, log);
+    if (lab) {
+      life.started("lab", () => lab.stop());
+      configFile = lab.bundleFile;
+      labBanner = lab.banner;
+    }
+  }
+  const bundle = configFile ? await loadBundle(configFile) : null;
   const devices = await buildDevices(board, platform, clock, log);
   life.started("devices", () => devices.close());
 
@@ -213,6 +227,11 @@ async function main(argv: string[]): Promise<number> {
       banner = `phone face: ${url}  (open it in a browser)`;
       process.stdout.write(banner + "\n");
     }
+  }
+
+  if (labBanner) {
+    process.stdout.write(labBanner + "\n");
+    banner += `${banner ? "\n" : ""}${labBanner}`;
   }
 
   const stop = (): void => {

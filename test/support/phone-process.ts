@@ -20,12 +20,12 @@ export class PhoneProcess {
     readonly dir: string,
   ) {}
 
-  /** Starts `phone --config` with `bundle` and connects to its control port. */
+  /** Starts `phone --config` with `bundle` (none when null) and connects to its control port. */
   static async start(bundle: unknown, extraArgs: string[] = []): Promise<PhoneProcess> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "phone-sip-"));
     const cfg = path.join(dir, "config.json");
-    await fs.writeFile(cfg, JSON.stringify(bundle));
-    const child = spawn(process.execPath, [path.join(root, "bin/phone.js"), "--board", "sim", "--config", cfg, "--control", "tcp:127.0.0.1:0", "--web", "none", "--no-terminal", "--data-dir", path.join(dir, "data"), "--log-level", "warn", ...extraArgs], {
+    if (bundle !== null) await fs.writeFile(cfg, JSON.stringify(bundle));
+    const child = spawn(process.execPath, [path.join(root, "bin/phone.js"), "--board", "sim", ...(bundle !== null ? ["--config", cfg] : []), "--control", "tcp:127.0.0.1:0", "--web", "none", "--no-terminal", "--data-dir", path.join(dir, "data"), "--log-level", "warn", ...extraArgs], {
       cwd: root,
       env: { ...process.env, PHONE_BOARD: "" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -45,6 +45,7 @@ export class PhoneProcess {
       child.once("exit", (code) => reject(new Error(`phone exited (${code}): ${p.out}`)));
     });
     await p.connect(port);
+    p.child.stdout?.on("data", (d) => (p.out += d));
     return p;
   }
 
