@@ -86,6 +86,7 @@ mpath="${o.mpath}"
 loadmodule "kex.so"
 loadmodule "corex.so"
 loadmodule "tm.so"
+loadmodule "tmx.so"
 loadmodule "sl.so"
 loadmodule "rr.so"
 loadmodule "pv.so"
@@ -128,7 +129,9 @@ request_route {
   t_check_trans();
   if (is_method("REGISTER")) {
     if (!www_authorize("$fd", "subscriber")) { www_challenge("$fd", "1"); exit; }
-    if (!save("location")) { sl_reply_error(); }
+    // one device per extension (flag 0x04): a phone that re-registers from a new port replaces its stale contact,
+    // so calls are not forked to a dead address (whose branch would hold a redirect back until it times out)
+    if (!save("location", "0x04")) { sl_reply_error(); }
     exit;
   }
   if (is_method("INVITE|SUBSCRIBE|MESSAGE|REFER") && ($fd=="127.0.0.1" || $fd=="localhost")) {
@@ -138,9 +141,20 @@ request_route {
   if (is_method("INVITE|SUBSCRIBE|REFER")) { record_route(); }
   // the domain is the loopback address whatever port the R-URI names (a URI without one means 5060, not ours)
   if ($rd=="127.0.0.1" || $rd=="localhost") {
-    if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+    // a number is looked up; a device's own contact (baresip's "1003-0x..." in a Refer-To/Replaces) goes as it is
+    if (!lookup("location") && $rU =~ "^[0-9]+$") { sl_send_reply("404", "Not Found"); exit; }
   }
+  // a PBX follows a phone's redirect (302, call forward): the Contact's user is looked up and called instead
+  if (is_method("INVITE")) { t_on_failure("REDIRECT"); }
   if (!t_relay()) { sl_reply_error(); }
+}
+
+failure_route[REDIRECT] {
+  if (t_is_canceled()) { exit; }
+  if (t_check_status("30[12]")) {
+    $ru = $(T_rpl($ct){nameaddr.uri});
+    if (($rd=="127.0.0.1" || $rd=="localhost") && lookup("location")) { t_relay(); }
+  }
 }
 `;
 }

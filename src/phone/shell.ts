@@ -83,11 +83,8 @@ export class PhoneShell {
     const now = (): { at: number; wallAt: number } => ({ at: this.clock.now(), wallAt: this.clock.wallNow() });
     return {
       registration: (r) => this.dispatch({ type: "registration", registration: r }),
-      incoming: (info) => {
-        const callId = this.s.nextCallId;
-        this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, ...now() });
-        return callId;
-      },
+      nextCallId: () => this.s.nextCallId,
+      incoming: (callId, info) => this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, ...now() }),
       progress: (callId, state) => this.dispatch({ type: "call-progress", callId, state, at: this.clock.now() }),
       held: (callId, held) => this.dispatch({ type: "call-held", callId, held }),
       remoteHold: (callId, held) => this.dispatch({ type: "call-remote-hold", callId, held }),

@@ -59,8 +59,10 @@ export interface SipRegistration {
 
 export interface SipPhoneEvents {
   registration(r: SipRegistration): void;
-  /** A call arrived; returns the id the phone gives it. */
-  incoming(info: { remote: { uri: string; name?: string }; number: string }): number;
+  /** The id the phone will give the next incoming call (asked first, so the call is known to SIP before the phone acts on it). */
+  nextCallId(): number;
+  /** A call arrived (the phone may answer, reject or forward it before this returns). */
+  incoming(callId: number, info: { remote: { uri: string; name?: string }; number: string }): void;
   progress(callId: number, state: "ringing" | "early" | "connected"): void;
   held(callId: number, held: boolean): void;
   remoteHold(callId: number, held: boolean): void;
@@ -465,16 +467,10 @@ export class SipPhone {
     const number = hidden ? "" : (from.uri?.user ?? "");
     const name = hidden ? "Anonymous" : (from.displayName || undefined);
     const rec: CallRecord = { session: inv, connected: false };
-    // the id is known only once the phone has it; register the record first so the SDH factory can find it
-    const id = this.events.incoming({ remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number });
+    // the record is in place before the phone hears of the call: it may reject or forward it at once (DND, forward)
+    const id = this.events.nextCallId();
     this.calls.set(id, rec);
     this.watch(id, rec);
-    if (inv.state === SessionState.Terminated) {
-      // cancelled before we saw it
-      this.calls.delete(id);
-      this.events.ended(id, "cancelled");
-      return;
-    }
     inv.delegate = {
       onCancel: () => {
         rec.why = "cancelled";
@@ -483,6 +479,7 @@ export class SipPhone {
         referral.accept().catch(() => undefined);
       },
     };
+    this.events.incoming(id, { remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number });
   }
 
   answer(callId: number): void {
@@ -552,6 +549,9 @@ export class SipPhone {
             a.why = "transferred";
             b.why = "transferred";
             a.session.bye().catch(() => undefined);
+            // the target should end the replaced dialog itself (RFC 3891); one that does not support Replaces would
+            // leave it up, so this side ends it too (a BYE crossing the target's own is answered 481, harmlessly)
+            if (b.session.state === SessionState.Established) b.session.bye().catch(() => undefined);
           },
         },
       })

@@ -19,6 +19,8 @@ function leaveDialling(s: PhoneState): Step {
 /** Applies the dial plan to what has been dialled; places the call when complete. */
 function dialStep(s: PhoneState, dialled: string, why: "digit" | "send-key" | "timeout", at: number): Step {
   const d = decide(dialled, s.config.dialPlan, why);
+  // dialling a transfer target: only an emergency number goes by itself; else TRANSFER (blind) or SEND (consult)
+  if (s.transferFrom !== null && why === "digit" && d.kind === "send" && !d.emergency) return { state: { ...s, mode: "dialing", dialled }, effects: [{ type: "tone", tone: "none" }] };
   if (d.kind === "more")
     return { state: { ...s, mode: "dialing", dialled }, effects: [{ type: "tone", tone: "none" }, { type: "start-timer", id: "interdigit", ms: s.config.interdigitMs }] };
   if (d.kind === "invalid") return { state: { ...s, mode: "dialing", dialled, notice: d.reason }, effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "reorder" }] };

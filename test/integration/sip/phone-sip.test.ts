@@ -120,16 +120,89 @@ describe("SIP calling against Kamailio and baresip", function () {
     await phone.until("idle", (x) => x.calls.length === 0);
   });
 
-  // last: it restarts Kamailio, which forgets every registration (baresip's too)
-  it("shows No service when Kamailio is killed and registers again by itself when it is back", async () => {
-    phone = await PhoneProcess.start(bundle(k, "tcp"));
+  describe("with a second far-end phone (1003)", () => {
+    let far3: FarPhone;
+    before(async () => {
+      far3 = await FarPhone.start({ user: "1003", password: "pw-1003", registrar: { port: k.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 700 });
+      await far3.registered();
+    });
+    after(async () => far3?.stop());
+    afterEach(async () => {
+      // the far ends may still talk to each other after a transfer: end that before the next test
+      for (let i = 0; i < 3; i++) for (const f of [far, far3]) await f.hangup().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+    });
+
+    it("blind transfer: TRANSFER, dial 1003, TRANSFER: baresip 1002 is sent on to 1003 and this phone is out", async () => {
+      phone = await PhoneProcess.start(bundle(k, "tcp"));
+      await phone.until("registered", (x) => x.registration.state === "registered");
+      const since3 = far3.eventCount;
+      await phone.keys("1002");
+      await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+      await phone.keys("TRANSFER");
+      await phone.until("held for transfer", (x) => x.calls[0]?.state === "held" && x.mode === "dialtone");
+      await phone.keys("1003");
+      assert.match(await phone.screen(), /Transfer to: 1003/);
+      await phone.keys("TRANSFER");
+      await phone.until("out of the call", (x) => x.calls.length === 0, 10000);
+      const e = await far3.waitFor("CALL_ESTABLISHED", 10000, (ev) => /1002/.test(String(ev.peeruri ?? "")), since3);
+      assert.match(String(e.peeruri), /1002/);
+    });
+
+    it("attended transfer: TRANSFER, dial 1003, SEND (consult), TRANSFER: 1002 and 1003 are joined", async () => {
+      phone = await PhoneProcess.start(bundle(k, "tcp"));
+      await phone.until("registered", (x) => x.registration.state === "registered");
+      const since3 = far3.eventCount;
+      await phone.keys("1002");
+      await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+      await phone.keys("TRANSFER");
+      await phone.keys("1003");
+      await phone.keys("SEND");
+      await phone.until("consult connected", (x) => x.calls.length === 2 && x.calls[1].state === "connected" && x.calls[0].state === "held");
+      await phone.keys("TRANSFER");
+      await phone.until("out of both calls", (x) => x.calls.length === 0, 10000);
+      const e = await far3.waitFor("CALL_ESTABLISHED", 10000, (ev) => /1002/.test(String(ev.peeruri ?? "")), since3);
+      assert.match(String(e.peeruri), /1002/);
+    });
+
+    it("forward always: a call to this phone goes to 1003 (302) without ringing here", async () => {
+      phone = await PhoneProcess.start(bundle(k, "udp", { features: { forward: { always: "1003" } } }));
+      await phone.until("registered", (x) => x.registration.state === "registered");
+      const since3 = far3.eventCount;
+      await far.dial("sip:1001@127.0.0.1");
+      const e = await far3.waitFor("CALL_ESTABLISHED", 10000, () => true, since3);
+      assert.match(String(e.peeruri), /1002/);
+      const s = await phone.state();
+      assert.equal(s.mode, "idle");
+      await far.hangup();
+    });
+  });
+
+  it("DTMF: digits pressed in a call reach baresip as RFC 4733 events", async () => {
+    phone = await PhoneProcess.start(bundle(k, "udp"));
     await phone.until("registered", (x) => x.registration.state === "registered");
-    await k.kill();
-    const down = await phone.until("no service", (x) => x.registration.state === "failed");
-    assert.match(down.registration.reason, /Connection lost|not reachable|refused/);
-    assert.match(await phone.screen(), /No service/);
-    await k.restart();
-    await phone.until("registered again", (x) => x.registration.state === "registered", 15000);
-    assert.match(await phone.screen(), /Ready/);
+    const since = far.eventCount;
+    await phone.keys("1002");
+    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    await phone.keys("5");
+    const d = await far.waitFor("CALL_DTMF_START", 5000, () => true, since);
+    assert.equal(d.param, "5");
+    await phone.keys("END");
+    await phone.until("idle", (x) => x.calls.length === 0);
+  });
+
+  // last: it restarts Kamailio, which forgets every registration (the far ends' too)
+  describe("when Kamailio fails", () => {
+    it("shows No service when Kamailio is killed and registers again by itself when it is back", async () => {
+      phone = await PhoneProcess.start(bundle(k, "tcp"));
+      await phone.until("registered", (x) => x.registration.state === "registered");
+      await k.kill();
+      const down = await phone.until("no service", (x) => x.registration.state === "failed");
+      assert.match(down.registration.reason, /Connection lost|not reachable|refused/);
+      assert.match(await phone.screen(), /No service/);
+      await k.restart();
+      await phone.until("registered again", (x) => x.registration.state === "registered", 15000);
+      assert.match(await phone.screen(), /Ready/);
+    });
   });
 });

@@ -144,9 +144,11 @@ describe("phone core calls", () => {
     assert.equal(gone.state.ended?.reason, "Call transferred");
   });
 
-  it("attended transfer: dial a complete number to consult, then TRANSFER joins the two", () => {
+  it("attended transfer: a transfer target waits for SEND (consult) or TRANSFER (blind); TRANSFER then joins the two", () => {
     const up = run([{ type: "hook", state: "off" }, ...keys("1003"), progress(1, "connected")]);
-    const consult = run([key("TRANSFER"), { type: "call-held", callId: 1, held: true }, ...keys("1004"), progress(2, "connected")], up.state);
+    const typed = run([key("TRANSFER"), { type: "call-held", callId: 1, held: true }, ...keys("1004")], up.state);
+    assert.equal(of(typed.effects, "place-call").length, 0, "a complete extension does not go by itself while transferring");
+    const consult = run([key("SEND"), progress(2, "connected")], typed.state);
     assert.deepEqual(consult.state.calls.map((c) => [c.id, c.state]), [[1, "held"], [2, "connected"]]);
     assert.deepEqual(of(run([key("TRANSFER")], consult.state).effects, "transfer-attended"), [{ type: "transfer-attended", callId: 1, toCallId: 2 }]);
   });
