@@ -190,7 +190,11 @@ async function main(argv: string[]): Promise<number> {
       refreshFrequency: DEFAULT_SIP_TUNING.refreshFrequency,
     };
     const events = phone.sipEvents();
-    const s = new SipPhone(acct, media, events, clock, log, tuning, undefined, { onLocal: (l) => (localAddress = l.address) });
+    const s = new SipPhone(acct, media, events, clock, log, tuning, undefined, {
+      onLocal: (l) => (localAddress = l.address),
+      // --log-level trace shows every SIP message, credentials cut out
+      ...(log.level === "trace" ? { tap: (dir: "in" | "out", text: string) => log.trace({ dir, sip: text.replace(/^((?:Proxy-)?Authorization[ \t]*:).*$/gim, "$1 [redacted]") }, "SIP") } : {}),
+    });
     sip = s;
     // start() resolves after the first attempt; failures retry by themselves ("No service" on screen meanwhile)
     await s.start();

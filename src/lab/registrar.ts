@@ -104,6 +104,7 @@ loadmodule "tls.so"
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", ${o.minExpires})
 modparam("registrar", "max_expires", 3600)
+modparam("registrar", "min_expires_mode", 1)
 modparam("auth_db", "db_url", "text://${o.dir}/db")
 modparam("auth_db", "calculate_ha1", yes)
 modparam("auth_db", "password_column", "password")
@@ -120,7 +121,11 @@ request_route {
   if (is_method("OPTIONS") && $rU==$null) { sl_send_reply("200", "OK"); exit; }
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }
-    if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
+    if (is_method("ACK") && t_check_trans()) { t_relay(); exit; }
+    // phones send every request through this proxy (outbound proxy): an in-dialog request with no route set goes
+    // to the device its R-URI names
+    if (uri!=myself) { t_relay(); exit; }
+    if (is_method("ACK")) { exit; }
     if ($rd=="127.0.0.1" && is_method("NOTIFY|SUBSCRIBE")) { sl_send_reply("481", "No subscription"); exit; }
     sl_send_reply("404", "Not here");
     exit;

@@ -1,7 +1,7 @@
 // The phone's SIP side on sip.js 0.21.2: one account, its registration kept alive by a supervisor (reconnect,
 // re-register, backoff, failover across servers and DNS SRV targets), and calls driven by the phone core's effects.
 // It reports in plain events; it knows nothing of keys or screens, and media arrives through the media port.
-import { Core, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Session, type URI } from "sip.js";
+import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Session, type URI } from "sip.js";
 import type { Clock, Timer } from "../base/clock.js";
 import type { Logger } from "../base/log.js";
 import { resolveServer, systemResolver, type Resolver, type SipServer } from "./dns-targets.js";
@@ -186,9 +186,12 @@ export class SipPhone {
       forceRport: true,
       userAgentString: "deskphone/0.1 (sip.js 0.21.2)",
       logBuiltinEnabled: false,
-      logLevel: "warn",
+      // sip.js's own log: warnings at debug level; everything at trace (it never prints the password; Authorization
+      // headers are in the message dumps it does not make at these levels)
+      logLevel: this.log.level === "trace" ? "debug" : "warn",
       logConnector: (level, category, _label, content) => {
-        if (level === "error" || level === "warn") this.log.debug({ sip: category }, content.replace(/auth_pass\S*|password\S*/gi, "[redacted]"));
+        if (this.log.level === "trace") this.log.trace({ sipjs: category, level }, content);
+        else if (level === "error" || level === "warn") this.log.debug({ sipjs: category }, content);
       },
       sessionDescriptionHandlerFactory: (session) => {
         const id = this.idOf(session);
@@ -415,8 +418,11 @@ export class SipPhone {
       }
       if (s === SessionState.Terminated) {
         this.calls.delete(id);
-        const reason = rec.why ?? (rec.connected ? "remote-hangup" : rec.code ? endReason(rec.code) : "failed");
-        this.events.ended(id, reason, rec.code);
+        // sip.js moves to Terminated before it hands the final response to onReject: read the code a turn later
+        queueMicrotask(() => {
+          const reason = rec.why ?? (rec.connected ? "remote-hangup" : rec.code ? endReason(rec.code) : "failed");
+          this.events.ended(id, reason, rec.code);
+        });
       }
     });
   }
@@ -460,7 +466,8 @@ export class SipPhone {
   }
 
   private onInvite(inv: Invitation): void {
-    const pai = inv.request.parseHeader("p-asserted-identity") as { uri?: URI; displayName?: string } | undefined;
+    const paiText = inv.request.getHeader("P-Asserted-Identity");
+    const pai = paiText ? Grammar.nameAddrHeaderParse(paiText) : undefined;
     const hidden = /(^|[;,\s])id([;,\s]|$)/i.test(inv.request.getHeader("Privacy") ?? "");
     const from = pai?.uri ? pai : inv.remoteIdentity;
     const uri = from.uri?.toString() ?? "";

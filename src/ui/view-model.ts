@@ -51,7 +51,7 @@ function callScreen(s: PhoneState, base: { title: string; clock: string; icons: 
   const focus = s.calls.find((c) => c.id === s.focus);
   if (!focus) return { ...base, body: [s.notice], softkeys: ["", "", "", "End"] };
   const other = s.calls.find((c) => c.id !== focus.id);
-  const second = focus.emergency ? "Stay on the line" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "Held by the other side" : "";
+  const second = focus.emergency ? "Stay on the line" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
   const otherLine = other ? (other.state === "incoming" ? `Waiting: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
   const body = [callLine(focus, now), s.notice || second, otherLine].filter((l, i) => i === 0 || l);
   let softkeys: string[];

@@ -25,7 +25,7 @@ export class PhoneProcess {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "phone-sip-"));
     const cfg = path.join(dir, "config.json");
     if (bundle !== null) await fs.writeFile(cfg, JSON.stringify(bundle));
-    const child = spawn(process.execPath, [path.join(root, "bin/phone.js"), "--board", "sim", ...(bundle !== null ? ["--config", cfg] : []), "--control", "tcp:127.0.0.1:0", "--web", "none", "--no-terminal", "--data-dir", path.join(dir, "data"), "--log-level", "warn", ...extraArgs], {
+    const child = spawn(process.execPath, [path.join(root, "bin/phone.js"), "--board", "sim", ...(bundle !== null ? ["--config", cfg] : []), "--control", "tcp:127.0.0.1:0", "--web", "none", "--no-terminal", "--data-dir", path.join(dir, "data"), "--log-level", process.env.PHONE_LOG_LEVEL ?? "warn", ...extraArgs], {
       cwd: root,
       env: { ...process.env, PHONE_BOARD: "" },
       stdio: ["ignore", "pipe", "pipe"],
