@@ -192,6 +192,7 @@ async function main(argv: string[]): Promise<number> {
     const events = phone.sipEvents();
     const s = new SipPhone(acct, media, events, clock, log, tuning, undefined, {
       onLocal: (l) => (localAddress = l.address),
+      ...(t.udpMaxBytes ? { udpMaxBytes: t.udpMaxBytes } : {}),
       // --log-level trace shows every SIP message, credentials cut out
       ...(log.level === "trace" ? { tap: (dir: "in" | "out", text: string) => log.trace({ dir, sip: text.replace(/^((?:Proxy-)?Authorization[ \t]*:).*$/gim, "$1 [redacted]") }, "SIP") } : {}),
     });

@@ -172,7 +172,10 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<Registrar>
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kamailio-"));
   await fs.mkdir(path.join(dir, "db"));
   await fs.mkdir(path.join(dir, "run"));
-  const ports = opts.ports ?? { udp: await freePort(), tcp: await freePort(), tls: await freePort() };
+  // UDP and TCP share one port number, as on a real PBX (5060): a request too large for UDP goes to the same port over
+  // TCP (RFC 3261 §18.1.1)
+  const shared = await freePort();
+  const ports = opts.ports ?? { udp: shared, tcp: shared, tls: await freePort() };
   const rows = opts.users.map((u, i) => `${i + 1}:${u.user}:127.0.0.1:${u.password.replace(/[:\\\n]/g, (c) => "\\" + c)}::`).join("\n");
   await fs.writeFile(path.join(dir, "db", "subscriber"), `id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)\n${rows}\n`);
   await fs.writeFile(path.join(dir, "db", "version"), "table_name(string) table_version(int)\nsubscriber:7\n");

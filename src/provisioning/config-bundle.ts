@@ -36,7 +36,7 @@ export interface ConfigBundle {
   /** PEM text of trusted CAs, or paths to PEM files (relative to the bundle). */
   trustedCAs?: string[];
   /** Timing of the SIP supervisor (labs and tests shorten it). */
-  sip?: { retryFirstMs?: number; retryMaxMs?: number; pingMs?: number; pingTimeoutMs?: number; keepAliveMs?: number };
+  sip?: { retryFirstMs?: number; retryMaxMs?: number; pingMs?: number; pingTimeoutMs?: number; keepAliveMs?: number; udpMaxBytes?: number };
 }
 
 const server = {
@@ -117,6 +117,7 @@ export const CONFIG_BUNDLE_SCHEMA = {
         pingMs: { type: "integer", minimum: 0 },
         pingTimeoutMs: { type: "integer", minimum: 100 },
         keepAliveMs: { type: "integer", minimum: 0 },
+        udpMaxBytes: { type: "integer", minimum: 200, maximum: 65000 },
       },
     },
   },

@@ -21,8 +21,8 @@ export class PhoneProcess {
   ) {}
 
   /** Starts `phone --config` with `bundle` (none when null) and connects to its control port. */
-  static async start(bundle: unknown, extraArgs: string[] = []): Promise<PhoneProcess> {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "phone-sip-"));
+  static async start(bundle: unknown, extraArgs: string[] = [], keepDir?: string): Promise<PhoneProcess> {
+    const dir = keepDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "phone-sip-")));
     const cfg = path.join(dir, "config.json");
     if (bundle !== null) await fs.writeFile(cfg, JSON.stringify(bundle));
     const child = spawn(process.execPath, [path.join(root, "bin/phone.js"), "--board", "sim", ...(bundle !== null ? ["--config", cfg] : []), "--control", "tcp:127.0.0.1:0", "--web", "none", "--no-terminal", "--data-dir", path.join(dir, "data"), "--log-level", process.env.PHONE_LOG_LEVEL ?? "warn", ...extraArgs], {
@@ -103,6 +103,15 @@ export class PhoneProcess {
     return s;
   }
 
+  /** Stops the process but keeps its directory (config and data) for a restart with `start(..., dir)`. */
+  async stopKeepingData(): Promise<string> {
+    this.keep = true;
+    await this.stop();
+    return this.dir;
+  }
+
+  private keep = false;
+
   async stop(): Promise<void> {
     this.sock?.destroy();
     if (this.child.exitCode === null) {
@@ -112,7 +121,7 @@ export class PhoneProcess {
       await gone;
       clearTimeout(t);
     }
-    await fs.rm(this.dir, { recursive: true, force: true });
+    if (!this.keep) await fs.rm(this.dir, { recursive: true, force: true });
   }
 }
 

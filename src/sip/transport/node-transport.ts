@@ -138,9 +138,9 @@ export class NodeTransport implements Transport {
   async send(message: string): Promise<void> {
     if (!this.isConnected() || !this.current) throw new Error(`SIP transport not connected (state ${this._state})`);
     const text = this.opts.rewriteOutgoing ? this.opts.rewriteOutgoing(message) : message;
-    this.opts.tap?.("out", text);
     const t = this.current;
     if (t.protocol !== "UDP") {
+      this.opts.tap?.("out", text);
       await writeStream(this.stream, text);
       return;
     }
@@ -148,10 +148,12 @@ export class NodeTransport implements Transport {
     if (bytes > (this.opts.udpMaxBytes ?? 1300) && !/^SIP\/2\.0 /.test(text)) {
       // RFC 3261 §18.1.1: too large for UDP; the same request goes over TCP, with the Via saying so
       const overTcp = text.replace(/^(Via|v)([ \t]*:[ \t]*SIP\/2\.0\/)UDP/im, "$1$2TCP");
-      this.bigStream ??= await this.openStream({ ...t, protocol: "TCP" }, false, (m) => this.deliver(m), () => (this.bigStream = undefined));
+      this.bigStream ??= await this.openStream({ ...t, protocol: "TCP" }, false, (m) => this.deliver(m), () => (this.bigStream = undefined), false);
+      this.opts.tap?.("out", overTcp);
       await writeStream(this.bigStream, overTcp);
       return;
     }
+    this.opts.tap?.("out", text);
     await this.udpSend(text);
     this.retransmitter?.sent(text);
   }
@@ -192,7 +194,8 @@ export class NodeTransport implements Transport {
     this.opts.onLocal?.({ address, port: local.port, protocol: "UDP" });
   }
 
-  private openStream(t: TransportTarget, secure: boolean, onMessage: (m: string) => void, onClose: () => void): Promise<net.Socket> {
+  /** Opens a TCP/TLS connection; `primary` = the transport's own (its local address becomes the Contact's). */
+  private openStream(t: TransportTarget, secure: boolean, onMessage: (m: string) => void, onClose: () => void, primary = true): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
       const servername = t.serverName ?? (net.isIP(t.host) ? undefined : t.host);
       const sock: net.Socket = secure
@@ -207,7 +210,7 @@ export class NodeTransport implements Transport {
       sock.setNoDelay(true); // real-peers.md: Nagle held a credentialed INVITE 40 ms behind Kamailio's delayed ACK
       sock.on(secure ? "secureConnect" : "connect", () => {
         open = true;
-        this.opts.onLocal?.({ address: sock.localAddress ?? "127.0.0.1", port: sock.localPort ?? 0, protocol: secure ? "TLS" : "TCP" });
+        if (primary) this.opts.onLocal?.({ address: sock.localAddress ?? "127.0.0.1", port: sock.localPort ?? 0, protocol: secure ? "TLS" : "TCP" });
         resolve(sock);
       });
       sock.on("data", (chunk: Buffer) => {

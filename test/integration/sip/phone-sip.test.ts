@@ -63,6 +63,63 @@ describe("SIP calling against Kamailio and baresip", function () {
     assert.ok(!phone.out.includes("pw-1001") && !phone.out.includes("wrong"), "no password in the log");
   });
 
+  it("TLS: a server certificate no trusted CA signed is refused, and the screen says which check failed", async () => {
+    const b = bundle(k, "tls");
+    delete b.trustedCAs; // the system's CAs do not know the lab's self-signed certificate
+    phone = await PhoneProcess.start(b);
+    const s = await phone.until("failed", (x) => x.registration.state === "failed");
+    assert.match(s.registration.reason, /certificate is not signed by a trusted CA \(chain check failed: DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    assert.match(await phone.screen(), /No service/);
+  });
+
+  it("fails over to the second registrar when the first does not answer", async () => {
+    const b = bundle(k, "tcp");
+    const dead = { host: "127.0.0.1", port: 9, transport: "tcp" }; // discard port: nothing listens
+    const acct = (b.accounts as Array<{ servers: unknown[] }>)[0];
+    acct.servers = [dead, ...acct.servers];
+    phone = await PhoneProcess.start(b);
+    const s = await phone.until("registered to the second", (x) => x.registration.state === "registered");
+    assert.equal(s.registration.server, `tcp:127.0.0.1:${k.tcpPort}`);
+  });
+
+  it("UDP: a request too large for UDP goes over TCP to the same port (RFC 3261 §18.1.1), and the call works", async () => {
+    const b = { ...bundle(k, "udp"), sip: { retryFirstMs: 200, retryMaxMs: 1000, pingMs: 0, udpMaxBytes: 600 } };
+    phone = await PhoneProcess.start(b, ["--log-level", "trace"]);
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    await phone.keys("1002");
+    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    const out = phone.out;
+    assert.match(out, /"sip":"INVITE sip:1002@127\.0\.0\.1 SIP\/2\.0\\r\\nVia: SIP\/2\.0\/TCP /, `the INVITE (with its SDP, over 600 bytes) went over TCP: ${out.match(/"sip":"INVITE[^\\]*\\r\\n[^\\]*/g)?.join(" | ")}`);
+    assert.match(phone.out, /"sip":"REGISTER sip:127\.0\.0\.1 SIP\/2\.0\\r\\nVia: SIP\/2\.0\/UDP /, "small requests stay on UDP");
+    await phone.keys("END");
+  });
+
+  it("DND: a call is refused with 486 without ringing, and logged as missed", async () => {
+    phone = await PhoneProcess.start(bundle(k, "udp"));
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    await phone.keys("DND");
+    const since = far.eventCount;
+    await far.dial("sip:1001@127.0.0.1");
+    const closed = await far.waitFor("CALL_CLOSED", 5000, () => true, since);
+    assert.match(String(closed.param), /486/);
+    const s = await phone.until("missed", (x) => x.history.length === 1);
+    assert.equal(s.history[0].kind, "missed");
+    assert.equal(s.mode, "idle");
+  });
+
+  it("keeps the call history across a restart", async () => {
+    phone = await PhoneProcess.start(bundle(k, "udp"));
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    await phone.keys("1002");
+    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    await phone.keys("END");
+    await phone.until("history", (x) => x.history.length === 1);
+    const dir = await phone.stopKeepingData();
+    phone = await PhoneProcess.start(bundle(k, "udp"), [], dir);
+    const s = await phone.state();
+    assert.deepEqual(s.history.map((h) => [h.kind, h.number]), [["placed", "1002"]]);
+  });
+
   it("calls baresip: it answers, its tone is heard on the speaker, and hanging up ends the call on both sides", async () => {
     phone = await PhoneProcess.start(bundle(k, "tcp"));
     await phone.until("registered", (x) => x.registration.state === "registered");
@@ -163,6 +220,33 @@ describe("SIP calling against Kamailio and baresip", function () {
       await phone.until("out of both calls", (x) => x.calls.length === 0, 10000);
       const e = await far3.waitFor("CALL_ESTABLISHED", 10000, (ev) => /1002/.test(String(ev.peeruri ?? "")), since3);
       assert.match(String(e.peeruri), /1002/);
+    });
+
+    it("call waiting: a second call rings in during a call; Answer holds the first; Swap goes back", async () => {
+      phone = await PhoneProcess.start(bundle(k, "udp"));
+      await phone.until("registered", (x) => x.registration.state === "registered");
+      const since = far.eventCount;
+      const since3 = far3.eventCount;
+      await far.dial("sip:1001@127.0.0.1");
+      await phone.until("ringing", (x) => x.mode === "ringing");
+      await phone.cmd("set_hook", { state: "off" });
+      await phone.until("first connected", (x) => x.calls[0]?.state === "connected");
+      await far3.dial("sip:1001@127.0.0.1");
+      await phone.until("waiting", (x) => x.calls.length === 2 && x.calls[1].state === "incoming");
+      assert.match(await phone.screen(), /waiting: 1003/i);
+      await phone.keys("SOFT1");
+      const both = await phone.until("second up, first held", (x) => x.calls[0]?.state === "held" && x.calls[1]?.state === "connected");
+      assert.equal(both.calls[1].focused, true);
+      await far3.waitFor("CALL_ESTABLISHED", 5000, () => true, since3);
+      const cap = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "handset", ms: 500 });
+      assert.ok(Math.abs(cap.dominant_hz - 700) < 30, `1003's 700 Hz tone heard, not 1002's (${cap.dominant_hz} Hz)`);
+      await phone.keys("HOLD");
+      await phone.until("swapped", (x) => x.calls[0]?.state === "connected" && x.calls[1]?.state === "held" && x.calls[0].focused);
+      await new Promise((r) => setTimeout(r, 200));
+      const back = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "handset", ms: 500 });
+      assert.ok(Math.abs(back.dominant_hz - 1000) < 30, `back to 1002's 1000 Hz tone (${back.dominant_hz} Hz)`);
+      await far.waitFor("CALL_ESTABLISHED", 1000, () => true, since);
+      await phone.cmd("set_hook", { state: "on" });
     });
 
     it("forward always: a call to this phone goes to 1003 (302) without ringing here", async () => {

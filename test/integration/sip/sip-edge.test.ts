@@ -81,6 +81,17 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
     }
   });
 
+  it("hides the caller ID when the config asks: the INVITE carries Privacy: id", async () => {
+    const far = await farEnd("uas-486-private.xml");
+    const b = bundle(k.udpPort, "udp");
+    phone = await PhoneProcess.start({ ...b, features: { hideCallerId: true } });
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    await phone.keys("1009");
+    await phone.until("busy", (x) => x.mode === "ended");
+    const r = await far.done;
+    assert.equal(r.code, 0, `sipp found no Privacy: id: ${r.errors}`);
+  });
+
   it("423 Interval Too Brief: the phone asks again with the registrar's Min-Expires", async () => {
     const relay = await startLossyRelay(k.udpPort, () => false);
     try {
