@@ -90,6 +90,7 @@ export class PhoneShell {
       remoteHold: (callId, held) => this.dispatch({ type: "call-remote-hold", callId, held }),
       ended: (callId, reason) => this.dispatch({ type: "call-ended", callId, reason, ...now() }),
       mwi: (waiting, count) => this.dispatch({ type: "mwi", waiting, count }),
+      referred: (callId, newCallId, remote) => this.dispatch({ type: "call-referred", callId, newCallId, remote: { uri: remote.uri }, number: remote.number, at: this.clock.now() }),
     };
   }
 

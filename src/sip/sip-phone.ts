@@ -1,7 +1,7 @@
 // The phone's SIP side on sip.js 0.21.2: one account, its registration kept alive by a supervisor (reconnect,
 // re-register, backoff, failover across servers and DNS SRV targets), and calls driven by the phone core's effects.
 // It reports in plain events; it knows nothing of keys or screens, and media arrives through the media port.
-import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Session, type URI } from "sip.js";
+import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Referral, type Session, type URI } from "sip.js";
 import type { Clock, Timer } from "../base/clock.js";
 import type { Logger } from "../base/log.js";
 import { resolveServer, systemResolver, type Resolver, type SipServer } from "./dns-targets.js";
@@ -67,6 +67,8 @@ export interface SipPhoneEvents {
   held(callId: number, held: boolean): void;
   remoteHold(callId: number, held: boolean): void;
   ended(callId: number, reason: SipEndReason, code?: number): void;
+  /** The far end transferred call `callId` (REFER): the phone now calls `number` as call `newCallId`. */
+  referred(callId: number, newCallId: number, remote: { uri: string; number: string }): void;
   mwi(waiting: boolean, count: number): void;
 }
 
@@ -443,9 +445,15 @@ export class SipPhone {
       this.events.ended(callId, "not-found");
       return;
     }
+    this.startInvite(callId, inviter);
+  }
+
+  /** Sends the INVITE of an outgoing call and follows it. */
+  private startInvite(callId: number, inviter: Inviter): void {
     const rec: CallRecord = { session: inviter, connected: false };
     this.calls.set(callId, rec);
     this.watch(callId, rec);
+    inviter.delegate = { onRefer: (referral) => this.onRefer(callId, referral) };
     inviter
       .invite({
         requestDelegate: {
@@ -482,11 +490,52 @@ export class SipPhone {
       onCancel: () => {
         rec.why = "cancelled";
       },
-      onRefer: (referral) => {
-        referral.accept().catch(() => undefined);
-      },
+      onRefer: (referral) => this.onRefer(id, referral),
     };
     this.events.incoming(id, { remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number });
+  }
+
+  /** The far end transfers us (REFER, RFC 3515): accept, call the Refer-To target; the old call ends by its BYE. */
+  private onRefer(callId: number, referral: Referral): void {
+    referral.accept().catch(() => undefined);
+    const to = referral.referTo.uri;
+    const newId = this.events.nextCallId();
+    let inviter: Inviter;
+    try {
+      // not referral.makeInviter(): its own progress NOTIFYs say "Subscription-State: terminated" on the first 1xx,
+      // after which the transferor (baresip, seen) answers 481 and never learns the new call is up
+      const target = to.clone();
+      target.clearHeaders();
+      const extraHeaders = this.account.hideCallerId ? ["Privacy: id"] : [];
+      if (referral.replaces) extraHeaders.push(`Replaces: ${decodeURIComponent(referral.replaces)}`);
+      if (referral.referredBy) extraHeaders.push(`Referred-By: ${referral.referredBy}`);
+      if (!this.ua) throw new Error("no user agent");
+      inviter = new Inviter(this.ua, target, { earlyMedia: true, extraHeaders });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "cannot follow the transfer");
+      return;
+    }
+    this.events.referred(callId, newId, { uri: to.toString(), number: to.user ?? "" });
+    // RFC 3515 §2.4.4: the transferor learns how the new call went from NOTIFYs carrying a sipfrag; it hangs up on 200
+    const old = this.calls.get(callId)?.session;
+    const notify = (frag: string, final: boolean): void => {
+      try {
+        old?.dialog?.notify(undefined, {
+          extraHeaders: ["Event: refer", `Subscription-State: ${final ? "terminated;reason=noresource" : "active;expires=60"}`],
+          body: { contentDisposition: "render", contentType: "message/sipfrag;version=2.0", content: frag },
+        });
+      } catch (e) {
+        this.log.debug({ err: (e as Error).message }, "transfer NOTIFY not sent");
+      }
+    };
+    notify("SIP/2.0 100 Trying", false);
+    let told = false;
+    inviter.stateChange.addListener((st) => {
+      if (told) return;
+      if (st === SessionState.Established) notify("SIP/2.0 200 OK", (told = true));
+      else if (st === SessionState.Terminated) notify("SIP/2.0 503 Service Unavailable", (told = true));
+    });
+    this.startInvite(newId, inviter);
   }
 
   answer(callId: number): void {

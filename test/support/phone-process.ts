@@ -96,7 +96,7 @@ export class PhoneProcess {
     const end = Date.now() + timeoutMs;
     let s = await this.state();
     while (!pred(s)) {
-      if (Date.now() > end) throw new Error(`phone: timed out waiting for ${what}; state ${JSON.stringify(s)}; screen:\n${await this.screen()}\nlog: ${this.out.slice(-2000)}`);
+      if (Date.now() > end) throw new Error(`phone: timed out waiting for ${what}; state ${JSON.stringify(s)}; screen:\n${await this.screen()}\nlog: ${this.out.slice(process.env.PHONE_LOG_LEVEL ? -200000 : -2000)}`);
       await new Promise((r) => setTimeout(r, 50));
       s = await this.state();
     }
@@ -113,6 +113,7 @@ export class PhoneProcess {
   private keep = false;
 
   async stop(): Promise<void> {
+    if (process.env.PHONE_TRACE_FILE) await fs.appendFile(process.env.PHONE_TRACE_FILE, this.out);
     this.sock?.destroy();
     if (this.child.exitCode === null) {
       const gone = new Promise((r) => this.child.once("exit", r));

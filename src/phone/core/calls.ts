@@ -119,6 +119,17 @@ export function remoteHold(s: PhoneState, id: number, held: boolean): Step {
   return s.calls.some((x) => x.id === id) ? NOTHING(patch(s, id, { remoteHold: held })) : NOTHING(s);
 }
 
+type Referred = Extract<PhoneEvent, { type: "call-referred" }>;
+
+/** We were transferred: the new call takes the old one's place on screen; the old one ends by itself. */
+export function callReferred(s: PhoneState, ev: Referred): Step {
+  const old = s.calls.find((c) => c.id === ev.callId);
+  if (!old) return NOTHING(s);
+  const call: Call = { id: ev.newCallId, direction: "out", state: "calling", remote: ev.remote, emergency: false, connectedAt: null, remoteHold: false, number: ev.number, startedAt: ev.at };
+  const focus = s.focus === old.id ? call.id : s.focus;
+  return { state: { ...s, calls: [...s.calls, call], focus, nextCallId: Math.max(s.nextCallId, ev.newCallId + 1), notice: `Transferred to ${ev.number}` }, effects: [] };
+}
+
 type Ended = Extract<PhoneEvent, { type: "call-ended" }>;
 
 export function callEnded(s: PhoneState, ev: Ended): Step {

@@ -127,6 +127,8 @@ export type PhoneEvent =
   | { type: "call-remote-hold"; callId: number; held: boolean }
   | { type: "call-held"; callId: number; held: boolean }
   | { type: "call-ended"; callId: number; reason: CallEndReason; code?: number; at: number; wallAt: number }
+  /** The far end transferred call `callId` to `number`: the SIP layer is calling it as `newCallId`. */
+  | { type: "call-referred"; callId: number; newCallId: number; remote: { uri: string }; number: string; at: number }
   | { type: "registration"; registration: Registration }
   | { type: "mwi"; waiting: boolean; count: number }
   | { type: "history-loaded"; history: HistoryEntry[] };

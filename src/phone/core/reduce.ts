@@ -1,7 +1,7 @@
 // The phone's pure reducer: (state, event) -> (state, effects). Time and I/O arrive as events; nothing here waits.
 import { decide } from "./dial-plan.js";
 import { menuKey, openMenu } from "./menus.js";
-import { callEnded, callIncoming, callKey, callProgress, heldChanged, placeCall, remoteHold } from "./calls.js";
+import { callEnded, callIncoming, callKey, callProgress, callReferred, heldChanged, placeCall, remoteHold } from "./calls.js";
 import type { PhoneEvent, PhoneState } from "./phone-state.js";
 import { hangUpAll, offHook, toIdle, type Step } from "./steps.js";
 
@@ -169,6 +169,8 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
       return heldChanged(s, ev.callId, ev.held);
     case "call-ended":
       return callEnded(s, ev);
+    case "call-referred":
+      return callReferred(s, ev);
     case "registration":
       return { state: { ...s, registration: ev.registration }, effects: [] };
     case "mwi":

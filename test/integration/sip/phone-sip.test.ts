@@ -166,6 +166,7 @@ describe("SIP calling against Kamailio and baresip", function () {
     await phone.keys("HOLD");
     await phone.until("held", (x) => x.calls[0]?.state === "held");
     assert.match(await phone.screen(), /On hold/);
+    await new Promise((r) => setTimeout(r, 300)); // what the earpiece had queued before the hold plays out
     const quiet = await phone.cmd<{ rms_dbfs: number | null }>("audio_capture", { path: "speaker", ms: 400 });
     assert.ok((quiet.rms_dbfs ?? -Infinity) < -60, `nothing heard on hold (${quiet.rms_dbfs} dBFS; null = digital silence)`);
     await phone.keys("HOLD");
@@ -246,6 +247,25 @@ describe("SIP calling against Kamailio and baresip", function () {
       const back = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "handset", ms: 500 });
       assert.ok(Math.abs(back.dominant_hz - 1000) < 30, `back to 1002's 1000 Hz tone (${back.dominant_hz} Hz)`);
       await far.waitFor("CALL_ESTABLISHED", 1000, () => true, since);
+      await phone.cmd("set_hook", { state: "on" });
+    });
+
+    it("being transferred: baresip 1002 REFERs this phone to 1003, and the phone calls 1003 in its place", async () => {
+      phone = await PhoneProcess.start(bundle(k, "udp"));
+      await phone.until("registered", (x) => x.registration.state === "registered");
+      const since3 = far3.eventCount;
+      await far.dial("sip:1001@127.0.0.1");
+      await phone.until("ringing", (x) => x.mode === "ringing");
+      await phone.cmd("set_hook", { state: "off" });
+      await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+      await far.command("transfer", "sip:1003@127.0.0.1");
+      const s = await phone.until("now with 1003", (x) => x.calls.length === 1 && x.calls[0].number === "1003" && x.calls[0].state === "connected");
+      assert.equal(s.calls[0].focused, true);
+      const e = await far3.waitFor("CALL_ESTABLISHED", 5000, () => true, since3);
+      assert.match(String(e.peeruri), /1001/);
+      await new Promise((r) => setTimeout(r, 200));
+      const cap = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "handset", ms: 400 });
+      assert.ok(Math.abs(cap.dominant_hz - 700) < 30, `1003's tone (${cap.dominant_hz} Hz)`);
       await phone.cmd("set_hook", { state: "on" });
     });
 
