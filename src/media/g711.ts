@@ -21,7 +21,7 @@ export function ulawToLinear(u: number): number {
   const exponent = (v >> 4) & 0x07;
   const mantissa = v & 0x0f;
   const s = (((mantissa << 3) + BIAS) << exponent) - BIAS;
-  return sign ? -s : s;
+  return sign ? 0 - s : s; // 0 - 0 is +0: both μ-law zeros decode to the same sample
 }
 
 export function linearToAlaw(sample: number): number {

@@ -138,12 +138,14 @@ export function callEnded(s: PhoneState, ev: Ended): Step {
   const c = s.calls.find((x) => x.id === ev.callId);
   if (!c) return NOTHING(s);
   const h = remember({ ...s, calls: s.calls.filter((x) => x.id !== c.id) }, historyOf(c, ev.at, ev.wallAt));
-  const step = afterCallGone(h.state, c, END_WORDS[ev.reason], ev.reason === "busy");
+  // busy tone for busy; reorder (fast busy) for a call that could not be made; nothing after a normal end
+  const tone = ev.reason === "busy" ? "busy" : ["failed", "not-found", "unavailable", "rejected"].includes(ev.reason) && c.connectedAt === null && c.direction === "out" ? "reorder" : "none";
+  const step = afterCallGone(h.state, c, END_WORDS[ev.reason], tone);
   return { state: step.state, effects: [{ type: "cancel-timer", id: `no-answer:${c.id}` }, ...h.effects, ...step.effects] };
 }
 
 /** What the phone does once call `c` is gone (already removed from `s.calls`). */
-function afterCallGone(s: PhoneState, c: Call, words: string, busy: boolean): Step {
+function afterCallGone(s: PhoneState, c: Call, words: string, tone: "busy" | "reorder" | "none"): Step {
   const effects: PhoneEffect[] = [];
   const wasRinging = c.state === "incoming";
   if (wasRinging && !s.calls.some((x) => x.state === "incoming")) effects.push({ type: "ringer", on: false }, { type: "set-led", id: "RINGER", mode: "off" });
@@ -165,7 +167,7 @@ function afterCallGone(s: PhoneState, c: Call, words: string, busy: boolean): St
     const missed = wasRinging && c.direction === "in" ? `Missed call: ${c.remote.name || c.number}` : "";
     return { state: { ...idle.state, notice: missed }, effects: [...effects, ...idle.effects] };
   }
-  effects.push({ type: "tone", tone: busy ? "busy" : "none" }, { type: "start-timer", id: "ended", ms: s.config.endedScreenMs ?? 3000 });
+  effects.push({ type: "tone", tone }, { type: "start-timer", id: "ended", ms: s.config.endedScreenMs ?? 3000 });
   return { state: { ...s, mode: "ended", focus: null, transferFrom: null, ended: { remote: c.remote.name || c.number, reason: words } }, effects };
 }
 
@@ -174,7 +176,7 @@ function hangUpFocused(s: PhoneState, c: Call): Step {
   const hang: PhoneEffect = c.state === "incoming" ? { type: "reject-call", callId: c.id, code: 603 } : { type: "hangup-call", callId: c.id };
   const rest = { ...s, calls: s.calls.filter((x) => x.id !== c.id), ending: [...s.ending, c] };
   if (rest.calls.length) {
-    const step = afterCallGone(rest, c, "Call ended", false);
+    const step = afterCallGone(rest, c, "Call ended", "none");
     return { state: step.state, effects: [hang, { type: "cancel-timer", id: `no-answer:${c.id}` }, { type: "tone", tone: "none" }, ...step.effects] };
   }
   const idle = toIdle(rest);

@@ -1,0 +1,71 @@
+// The media engine's pure parts: G.711 both laws, RTP headers, SDP offer/answer and hold directions, tones.
+import assert from "node:assert/strict";
+import { alawToLinear, decodeG711, encodeG711, linearToAlaw, linearToUlaw, ulawToLinear } from "../../../src/media/g711.js";
+import { buildRtp, dtmfPayload, parseRtp } from "../../../src/media/rtp-packet.js";
+import { answerDirection, buildSdp, parseSdp } from "../../../src/media/sdp.js";
+import { ToneSource } from "../../../src/media/tones.js";
+import { dominantHz, rmsDbfs, toneS16 } from "../../../src/hal/emul/pcm-analysis.js";
+
+describe("G.711", () => {
+  it("round-trips every code word of both laws (the encoder inverts the decoder)", () => {
+    for (let c = 0; c < 256; c++) {
+      const u = ulawToLinear(c);
+      // 0x7f and 0xff both mean zero in μ-law
+      assert.equal(ulawToLinear(linearToUlaw(u)), u, `μ-law ${c}`);
+      assert.equal(linearToAlaw(alawToLinear(c)), c, `A-law ${c}`);
+    }
+  });
+
+  it("keeps a 1 kHz tone's frequency and level within a dB through encode and decode", () => {
+    const tone = toneS16({ hz: 1000, ms: 200, dbfs: -10, rate: 8000 });
+    for (const law of ["PCMU", "PCMA"] as const) {
+      const back = decodeG711(law, encodeG711(law, tone));
+      assert.equal(Math.round(dominantHz(back, 8000)), 1000);
+      assert.ok(Math.abs(rmsDbfs(back) - rmsDbfs(tone)) < 1, law);
+    }
+  });
+});
+
+describe("RTP", () => {
+  it("builds and parses the fixed header; skips CSRCs, extensions and padding; ignores RTCP", () => {
+    const p = { payloadType: 0, marker: true, sequence: 65535, timestamp: 0xfffffff0, ssrc: 0x12345678, payload: Buffer.from([1, 2, 3]) };
+    const b = buildRtp(p);
+    assert.deepEqual({ ...parseRtp(b), payload: Buffer.from(parseRtp(b)!.payload) }, p);
+    const odd = Buffer.concat([Buffer.from([0xb1, 0x08, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]), Buffer.alloc(4, 9), Buffer.from([0xbe, 0xde, 0, 1]), Buffer.alloc(4), Buffer.from([7, 7, 0, 2])]);
+    assert.deepEqual([...parseRtp(odd)!.payload], [7, 7]);
+    assert.equal(parseRtp(Buffer.from([0x80, 200, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0])), null, "RTCP SR");
+    assert.equal(parseRtp(Buffer.from("garbage")), null);
+    assert.deepEqual([...dtmfPayload(5, true, 10, 800)], [5, 0x8a, 0x03, 0x20]);
+  });
+});
+
+describe("SDP", () => {
+  it("offers PCMU, PCMA and telephone-event; reads an answer; answers an offer with one codec", () => {
+    const offer = buildSdp({ address: "10.0.0.5", port: 40000, sessionId: 1, version: 1, codecs: ["PCMU", "PCMA"], dtmfPt: 101, direction: "sendrecv" });
+    assert.match(offer, /m=audio 40000 RTP\/AVP 0 8 101/);
+    assert.match(offer, /a=rtpmap:101 telephone-event\/8000/);
+    const r = parseSdp(offer);
+    assert.deepEqual(r, { address: "10.0.0.5", port: 40000, codecs: [{ pt: 0, codec: "PCMU" }, { pt: 8, codec: "PCMA" }], dtmfPt: 101, direction: "sendrecv" });
+    assert.throws(() => parseSdp("v=0\r\ns=-\r\n"), /no audio stream/);
+    assert.throws(() => parseSdp("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 5 RTP/AVP 0\r\n"), /no connection address/);
+  });
+
+  it("answers hold offers per RFC 3264 §6.1", () => {
+    assert.equal(answerDirection("sendonly", false), "recvonly");
+    assert.equal(answerDirection("sendrecv", true), "sendonly");
+    assert.equal(answerDirection("inactive", false), "inactive");
+    assert.equal(answerDirection("recvonly", false), "sendonly");
+  });
+});
+
+describe("call-progress tones", () => {
+  it("dial tone is steady 350+440 Hz; busy is 480+620 Hz on for 0.5 s, off for 0.5 s", () => {
+    const dial = new ToneSource("dial").next(8000);
+    assert.ok([350, 440].includes(Math.round(dominantHz(dial, 8000) / 10) * 10), `dial ${dominantHz(dial, 8000)}`);
+    const busy = new ToneSource("busy");
+    const on = busy.next(4000);
+    const off = busy.next(4000);
+    assert.ok(rmsDbfs(on) > -30);
+    assert.equal(rmsDbfs(off), -Infinity);
+  });
+});
