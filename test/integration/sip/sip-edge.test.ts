@@ -2,12 +2,17 @@
 // Min-Expires, and sipp scripting the far end (486, the CANCEL/200 race, a hold re-INVITE, message waiting, caller ID).
 import assert from "node:assert/strict";
 import * as path from "node:path";
+import * as os from "node:os";
+import { promises as fs } from "node:fs";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { startRegistrar, freePort, type Registrar } from "../../../src/lab/registrar.js";
 import { startSipp, type SippHandle, type SippRun } from "../../../src/lab/sipp.js";
 import { PhoneProcess } from "../../support/phone-process.js";
 import { startLossyRelay } from "../../support/lossy-relay.js";
 
+const run = promisify(execFile);
 const scenarios = fileURLToPath(new URL("./scenarios/", import.meta.url));
 const USERS = [
   { user: "1001", password: "pw-1001" },
@@ -29,12 +34,12 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
   let uas: SippHandle | undefined;
 
   /** sipp registers as 1009, then plays `scenario` as the far end on the same port. */
-  async function farEnd(scenario: string): Promise<SippHandle> {
+  async function farEnd(scenario: string, keys: Record<string, string> = {}, args: string[] = []): Promise<SippHandle> {
     const port = await freePort();
     const reg = await startSipp({ scenario: path.join(scenarios, "register.xml"), remote: `127.0.0.1:${k.udpPort}`, port, keys: { user: "1009" }, args: ["-au", "1009", "-ap", "pw-1009"], timeoutS: 10 });
     const r = await reg.done;
     assert.equal(r.code, 0, `sipp could not register: ${r.errors}`);
-    uas = await startSipp({ scenario: path.join(scenarios, scenario), port, keys: { user: "1009" }, timeoutS: 30 });
+    uas = await startSipp({ scenario: path.resolve(scenarios, scenario), port, keys: { user: "1009", ...keys }, args, timeoutS: 30 });
     return uas;
   }
 
@@ -104,6 +109,31 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
     }
     const log = await k.log();
     assert.ok(!/ERROR.*registrar/.test(log), "no registrar error");
+  });
+
+  it("early media: a 183 with SDP plays the far end's announcement before any answer; CANCEL then ends it (487)", async () => {
+    const tone = path.join(os.tmpdir(), `early-${process.pid}.ul`);
+    await run("sox", ["-n", "-r", "8000", "-c", "1", "-t", "ul", tone, "synth", "10", "sine", "600", "vol", "0.3"]);
+    try {
+      // sipp does not expand [keywords] inside <exec rtp_stream>: the file name goes into a copy of the scenario
+      const xml = path.join(os.tmpdir(), `early-${process.pid}.xml`);
+      await fs.writeFile(xml, (await fs.readFile(path.join(scenarios, "uas-early-media.xml"), "utf8")).replaceAll("[tone]", tone));
+      const far = await farEnd(xml, {}, ["-mp", String(await freePort())]);
+      phone = await PhoneProcess.start(bundle(k.udpPort, "udp"));
+      await phone.until("registered", (x) => x.registration.state === "registered");
+      await phone.keys("1009");
+      await phone.until("early media", (x) => x.calls[0]?.state === "early");
+      await new Promise((r) => setTimeout(r, 300));
+      const cap = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "speaker", ms: 400 });
+      assert.ok(Math.abs(cap.dominant_hz - 600) < 20, `the announcement heard before the answer (${cap.dominant_hz} Hz)`);
+      await phone.keys("END");
+      const r = await far.done;
+      assert.equal(r.code, 0, `sipp: ${r.errors}`);
+      await phone.until("ended", (x) => x.calls.length === 0);
+    } finally {
+      await fs.rm(tone, { force: true });
+      await fs.rm(path.join(os.tmpdir(), `early-${process.pid}.xml`), { force: true });
+    }
   });
 
   it("the CANCEL/200 race: the far end answers a cancelled call; the phone ACKs the 200 and ends it with BYE", async () => {
