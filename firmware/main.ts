@@ -25,6 +25,7 @@ import { SimTarget } from "../src/control/sim-target.js";
 import { FaceServer } from "../src/web/face-server.js";
 import { loadBundle, type ConfigBundle } from "../src/provisioning/config-bundle.js";
 import { SipPhone, DEFAULT_SIP_TUNING, type SipAccount } from "../src/sip/sip-phone.js";
+import { createResolver } from "../src/sip/dns-targets.js";
 import { AudioRouter } from "../src/media/audio-router.js";
 import { MediaEngine } from "../src/media/media-engine.js";
 import { writeFileAtomic } from "../src/base/atomic-file.js";
@@ -190,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
       refreshFrequency: DEFAULT_SIP_TUNING.refreshFrequency,
     };
     const events = phone.sipEvents();
-    const s = new SipPhone(acct, media, events, clock, log, tuning, undefined, {
+    const s = new SipPhone(acct, media, events, clock, log, tuning, createResolver(bundle.dnsServers), {
       onLocal: (l) => (localAddress = l.address),
       ...(t.udpMaxBytes ? { udpMaxBytes: t.udpMaxBytes } : {}),
       // --log-level trace shows every SIP message, credentials cut out

@@ -21,6 +21,21 @@ export const systemResolver: Resolver = {
   lookup: async (host) => (await dnsp.lookup(host, { all: true })).map((a) => a.address),
 };
 
+/** A resolver asking the given DNS servers ("10.0.0.53" or "127.0.0.1:5353"), or the system's when none are given. */
+export function createResolver(servers?: readonly string[]): Resolver {
+  if (!servers?.length) return systemResolver;
+  const r = new dnsp.Resolver({ timeout: 2000, tries: 2 });
+  r.setServers([...servers]);
+  return {
+    resolveSrv: (name) => r.resolveSrv(name),
+    lookup: async (host) => {
+      const v4 = await r.resolve4(host).catch(() => [] as string[]);
+      if (v4.length) return v4;
+      return r.resolve6(host);
+    },
+  };
+}
+
 const PROTO: Record<SipServer["transport"], SipProtocol> = { udp: "UDP", tcp: "TCP", tls: "TLS" };
 const SRV: Record<SipServer["transport"], string> = { udp: "_sip._udp.", tcp: "_sip._tcp.", tls: "_sips._tcp." };
 

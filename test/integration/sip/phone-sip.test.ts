@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { startRegistrar, type Registrar } from "../../../src/lab/registrar.js";
 import { FarPhone } from "../../../src/lab/far-phone.js";
 import { PhoneProcess } from "../../support/phone-process.js";
+import { startDnsServer } from "../../support/dns-server.js";
 
 const USERS = [
   { user: "1001", password: "pw-1001" },
@@ -80,6 +81,22 @@ describe("SIP calling against Kamailio and baresip", function () {
     phone = await PhoneProcess.start(b);
     const s = await phone.until("registered to the second", (x) => x.registration.state === "registered");
     assert.equal(s.registration.server, `tcp:127.0.0.1:${k.tcpPort}`);
+  });
+
+  it("finds the registrar by DNS SRV (RFC 3263): the first target is dead, the second answers", async () => {
+    const dns = await startDnsServer({
+      srv: { "_sip._tcp.pbx.test": [{ priority: 20, weight: 0, port: k.tcpPort, target: "kam.pbx.test" }, { priority: 10, weight: 0, port: 9, target: "dead.pbx.test" }] },
+      a: { "kam.pbx.test": ["127.0.0.1"], "dead.pbx.test": ["127.0.0.1"] },
+    });
+    try {
+      const b: Record<string, unknown> = { ...bundle(k, "tcp"), dnsServers: [dns.address] };
+      (b.accounts as Array<{ servers: unknown[] }>)[0].servers = [{ host: "pbx.test", transport: "tcp" }];
+      phone = await PhoneProcess.start(b);
+      const s = await phone.until("registered through SRV", (x) => x.registration.state === "registered");
+      assert.equal(s.registration.server, `tcp:pbx.test:${k.tcpPort}`);
+    } finally {
+      await dns.close();
+    }
   });
 
   it("UDP: a request too large for UDP goes over TCP to the same port (RFC 3261 §18.1.1), and the call works", async () => {
