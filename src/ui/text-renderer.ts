@@ -41,6 +41,9 @@ function softkeyLine(labels: readonly string[], cols: number): string {
  * row is the softkey bar. The body fills the rest; a selected line is marked with ">" and kept in view.
  */
 export function renderText(s: Screen, cols: number, rows: number, tMs = 0): string[] {
+  // Two rows cannot hold a status line and two lines of body: when the body has a second line that matters (who is
+  // calling, "Stay on the line"), the body takes both rows; menus and one-line bodies keep the status line.
+  if (rows === 2 && s.selected === undefined && s.body[1]) return [scrollWindow(s.body[0] ?? "", cols, tMs), scrollWindow(s.body[1], cols, tMs)].map((r) => r.slice(0, cols).padEnd(cols));
   const out = [statusLine(s, cols, tMs)];
   const keys = s.softkeys?.some((k) => k) && rows >= 3 ? s.softkeys : undefined;
   const bodyRows = rows - 1 - (keys ? 1 : 0);

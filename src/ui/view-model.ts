@@ -53,7 +53,8 @@ function callScreen(s: PhoneState, base: { title: string; clock: string; icons: 
   const other = s.calls.find((c) => c.id !== focus.id);
   const second = focus.emergency ? "Stay on the line" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
   const otherLine = other ? (other.state === "incoming" ? `Waiting: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
-  const body = [callLine(focus, now), s.notice || second, otherLine].filter((l, i) => i === 0 || l);
+  // the other call comes before anything else: on a 4-row LCD only two body lines show
+  const body = [callLine(focus, now), otherLine || s.notice || second, otherLine ? s.notice || second : ""].filter((l, i) => i === 0 || l);
   let softkeys: string[];
   if (other?.state === "incoming") softkeys = ["Answer", "", "Reject", "End"];
   else if (other) softkeys = ["", "Swap", "Transfer", "End"];
@@ -91,9 +92,10 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
       return { ...base, body: [status, second], softkeys: ["Redial", "DND", "", "Menu"] };
     }
     case "dialtone":
-      return { ...base, body: [s.transferFrom !== null ? "Transfer to:" : "Dial a number", s.transferFrom !== null ? "" : s.notice], softkeys: ["", "", "", "End"] };
+      return { ...base, body: [s.transferFrom !== null ? "Transfer to:" : "Dial a number", s.notice], softkeys: ["", "", "", "End"] };
     case "dialing":
-      return { ...base, body: [s.transferFrom !== null ? `Transfer to: ${s.dialled}` : s.dialled, s.notice || ""], softkeys: ["Send", "", s.transferFrom !== null ? "Transfer" : "", "End"] };
+      if (s.transferFrom !== null) return { ...base, body: [`Transfer to: ${s.dialled}`, s.notice || "TRANSFER or SEND"], softkeys: ["Send", "", "Transfer", "End"] };
+      return { ...base, body: [s.dialled, s.notice || ""], softkeys: ["Send", "", "", "End"] };
     case "ringing": {
       const c = s.calls.find((x) => x.id === s.focus);
       const name = c ? who(c) : "";

@@ -80,13 +80,12 @@ export function callIncoming(s: PhoneState, ev: Incoming): Step {
     return { state: h.state, effects: [{ type: "reject-call", callId: call.id, code: 486 }, ...h.effects] };
   }
   const noAnswer: PhoneEffect[] = fwd?.noAnswer ? [{ type: "start-timer", id: `no-answer:${call.id}`, ms: fwd.noAnswerMs }] : [];
-  const who = ev.remote.name || ev.number;
   if (s.calls.length === 0)
     return {
       state: { ...next, mode: "ringing", calls: [call], focus: call.id, menu: null, ended: null, notice: "" },
       effects: [{ type: "ringer", on: true }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer],
     };
-  return { state: { ...next, calls: [...s.calls, call], notice: `Call waiting: ${who}` }, effects: [{ type: "tone", tone: "call-waiting" }, ...noAnswer] };
+  return { state: { ...next, calls: [...s.calls, call], notice: "" }, effects: [{ type: "tone", tone: "call-waiting" }, ...noAnswer] };
 }
 
 export function callProgress(s: PhoneState, id: number, state: "ringing" | "early" | "connected", at: number): Step {
@@ -242,7 +241,7 @@ export function callKey(s: PhoneState, k: string, path?: "handset" | "speaker", 
       if (other) return { state: { ...s, notice: "Transferring" }, effects: [{ type: "transfer-attended", callId: other.id, toCallId: focus.id }] };
       if (focus.state !== "connected" && focus.state !== "held") return NOTHING(s);
       const hold: PhoneEffect[] = focus.state === "connected" ? [{ type: "hold-call", callId: focus.id, hold: true }] : [];
-      return { state: { ...s, mode: "dialtone", transferFrom: focus.id, dialled: "", notice: "Transfer to:" }, effects: [...hold, { type: "tone", tone: "dial" }] };
+      return { state: { ...s, mode: "dialtone", transferFrom: focus.id, dialled: "", notice: "" }, effects: [...hold, { type: "tone", tone: "dial" }] };
     }
     case "SPEAKER":
       if (s.audioPath === "speaker") return s.offHook ? { state: { ...s, audioPath: "handset" }, effects: [{ type: "audio-path", path: "handset" }, { type: "set-led", id: "SPEAKER", mode: "off" }] } : hangUpFocused(s, focus);

@@ -1,0 +1,88 @@
+// Every screen the phone has, driven through the core (so the states are real ones), snapshotted on each display
+// the UI supports: 20x4 and 16x2 character LCDs (text rows), 128x64 mono and 320x240 colour pixel panels (PNG).
+// Update after checking the output by eye: UPDATE_SNAPSHOTS=1 npx mocha ... test/unit/ui/screens-snapshot.test.ts
+import assert from "node:assert/strict";
+import { initialState, type PhoneConfig, type PhoneEvent, type PhoneState } from "../../../src/phone/core/phone-state.js";
+import { reduce } from "../../../src/phone/core/reduce.js";
+import { viewOf } from "../../../src/ui/view-model.js";
+import { renderText } from "../../../src/ui/text-renderer.js";
+import { createPixelRenderer } from "../../../src/ui/pixel-renderer.js";
+import { matchSnapshot } from "../../support/snapshot.js";
+
+const config: PhoneConfig = { dialPlan: { emergencyNumbers: ["911", "112"], outsideLinePrefix: "9", extensionLength: 4 }, lockPin: "2580", interdigitMs: 4000 };
+const WALL = Date.UTC(2026, 10, 24, 9, 41);
+const ctx = { clock: "09:41", lineName: "1001 Alice", now: 125_000 };
+
+const run = (events: PhoneEvent[], s: PhoneState = initialState(config)): PhoneState => events.reduce((st, e) => reduce(st, e).state, s);
+const key = (k: string): PhoneEvent => ({ type: "key", key: k, down: true, at: 0 });
+const keys = (d: string): PhoneEvent[] => [...d].map(key);
+const lift: PhoneEvent = { type: "hook", state: "off", at: 0 };
+const incoming = (callId: number, number: string, name?: string): PhoneEvent => ({ type: "call-incoming", callId, remote: { uri: `sip:${number}@pbx`, ...(name ? { name } : {}) }, number, at: 0, wallAt: WALL });
+const progress = (callId: number, state: "ringing" | "early" | "connected", at = 2000): PhoneEvent => ({ type: "call-progress", callId, state, at });
+const ended = (callId: number, reason: "busy" | "remote-hangup" | "not-found"): PhoneEvent => ({ type: "call-ended", callId, reason, at: 65_000, wallAt: WALL });
+const registered: PhoneEvent = { type: "registration", registration: { state: "registered", server: "udp:pbx:5060", reason: "" } };
+
+const up = run([registered, lift, ...keys("1002"), progress(1, "connected", 2000)]);
+
+/** name -> state; the order is the order in the snapshot files. */
+const SCREENS: Array<[string, PhoneState]> = [
+  ["idle", run([registered])],
+  ["idle-no-service", run([{ type: "registration", registration: { state: "failed", server: "tls:pbx:5061", reason: "Wrong user name or password" } }])],
+  ["idle-connecting", run([{ type: "registration", registration: { state: "registering", server: "udp:pbx:5060", reason: "" } }])],
+  ["idle-voicemail-dnd", run([registered, { type: "mwi", waiting: true, count: 3 }, key("DND")])],
+  ["idle-missed-call", run([registered, incoming(1, "1003", "Carol Jones"), ended(1, "remote-hangup")])],
+  ["locked", run([registered, { type: "lock" }])],
+  ["locked-typing", run([registered, { type: "lock" }, ...keys("25")])],
+  ["menu", run([registered, key("MENU"), key("DOWN")])],
+  ["menu-settings", run([registered, key("MENU"), key("OK")])],
+  ["menu-history", run([registered, lift, ...keys("1002"), progress(1, "connected", 2000), { type: "hook", state: "on", at: 0 }, { type: "call-ended", callId: 1, reason: "local-hangup", at: 95_000, wallAt: WALL }, incoming(2, "1003", "Carol"), ended(2, "remote-hangup"), key("MENU"), key("DOWN"), key("OK")])],
+  ["dial-tone", run([registered, lift])],
+  ["dialling", run([registered, lift, ...keys("955")])],
+  ["calling", run([registered, lift, ...keys("1002")])],
+  ["ringing-out", run([registered, lift, ...keys("1002"), progress(1, "ringing")])],
+  ["emergency", run([registered, lift, ...keys("911")])],
+  ["incoming", run([registered, incoming(1, "1003", "Carol Jones")])],
+  ["incoming-anonymous", run([registered, incoming(1, "", "Anonymous")])],
+  ["connected", up],
+  ["held", run([key("HOLD"), { type: "call-held", callId: 1, held: true }], up)],
+  ["held-by-far-end", run([{ type: "call-remote-hold", callId: 1, held: true }], up)],
+  ["call-waiting", run([incoming(2, "1003", "Carol")], up)],
+  ["two-calls", run([incoming(2, "1003", "Carol"), key("SOFT1"), { type: "call-held", callId: 1, held: true }, progress(2, "connected", 5000)], up)],
+  ["transfer-dialling", run([key("TRANSFER"), { type: "call-held", callId: 1, held: true }, ...keys("1004")], up)],
+  ["ended", run([ended(1, "remote-hangup")], up)],
+  ["ended-busy", run([registered, lift, ...keys("1002"), ended(1, "busy")])],
+  ["ended-not-found", run([registered, lift, ...keys("1099"), ended(1, "not-found")])],
+];
+
+describe("every screen, on every display", function () {
+  this.timeout(30000);
+
+  it("has a distinct state per screen (the gallery is not stale)", () => {
+    const modes = new Set(SCREENS.map(([, s]) => s.mode));
+    for (const m of ["idle", "dialtone", "dialing", "ringing", "call", "ended"]) assert.ok(modes.has(m as PhoneState["mode"]), `a screen in mode ${m}`);
+  });
+
+  for (const [cols, rows] of [
+    [20, 4],
+    [16, 2],
+  ] as const) {
+    it(`${cols}x${rows} character LCD (text rows)`, async () => {
+      const text = SCREENS.map(([name, s]) => {
+        const lines = renderText(viewOf(s, ctx), cols, rows, 0);
+        for (const l of lines) assert.equal([...l].length, cols, `${name}: every row is ${cols} wide`);
+        return `== ${name}\n${lines.map((l) => `|${l}|`).join("\n")}\n`;
+      }).join("");
+      await matchSnapshot(`ui/screens-${cols}x${rows}.txt`, text);
+    });
+  }
+
+  for (const [w, h, colour] of [
+    [128, 64, false],
+    [320, 240, true],
+  ] as const) {
+    it(`${w}x${h} ${colour ? "colour" : "mono"} pixel panel (PNG per screen)`, async () => {
+      const r = await createPixelRenderer(w, h, { colour });
+      for (const [name, s] of SCREENS) await matchSnapshot(`ui/screens-${w}x${h}/${name}.png`, r.render(viewOf(s, ctx), 0).png);
+    });
+  }
+});
