@@ -68,6 +68,7 @@ function phoneConfigOf(b: ConfigBundle | null): PhoneConfig {
     interdigitMs: b.dialPlan?.interdigitMs ?? d.interdigitMs,
     lockAfterIdleMs: (b.lock?.afterIdleMinutes ?? 0) * 60_000,
     callWaiting: b.features?.callWaiting ?? true,
+    ...(b.directory ? { directory: b.directory } : {}),
     ...(fwd ? { forward: { always: fwd.always ?? null, busy: fwd.busy ?? null, noAnswer: fwd.noAnswer ?? null, noAnswerMs: (fwd.noAnswerSeconds ?? 20) * 1000 } } : {}),
   };
 }
@@ -150,6 +151,10 @@ async function main(argv: string[]): Promise<number> {
   const phone = new PhoneShell(devices, clock, phoneConfigOf(bundle), log, {
     audio: router,
     saveHistory: (h) => void writeFileAtomic(historyFile, JSON.stringify(h)).catch((e: Error) => log.warn({ err: e.message }, "cannot save the call history")),
+    account: {
+      signOut: () => sip?.signOut(),
+      signIn: () => sip?.signIn(),
+    },
     calls: {
       // with no account there is no one to call: the call fails at once, on the next turn of the loop
       place: (...a) => (sip ? sip.place(...a) : void clock.setTimeout(() => phone.sipEvents().ended(a[0], "failed"), 0)),
@@ -208,7 +213,13 @@ async function main(argv: string[]): Promise<number> {
   let banner = "";
   if (specs.length || web !== "none") {
     if (!sim) throw new Error("the control protocol on real hardware needs a test jig, which this version does not drive yet");
-    const target = new SimTarget(sim, { clock, keypad: devices.keypad, hook: devices.hook, firmware: FIRMWARE, phoneState: () => summarize(phone.state) });
+    const target = new SimTarget(sim, { clock, keypad: devices.keypad, hook: devices.hook, firmware: FIRMWARE, phoneState: () => ({
+        ...summarize(phone.state),
+        provisioned: Boolean(account),
+        extension: account?.user ?? null,
+        lines: account ? [{ id: 1, extension: account.user, name: account.displayName ?? null, registration: phone.state.registration.state }] : [],
+      }),
+    });
     let lastCalls = "";
     let lastReg = "";
     phone.onState((st) => {

@@ -23,6 +23,8 @@ export interface SpawnPeerOptions {
   lifetimeS: number;
   /** stdout and stderr go here (appended). */
   logFile: string;
+  /** stderr goes here instead (same cap), if given. */
+  stderrFile?: string;
   /** The file stops growing at this size (default 4 MiB); the memory tail keeps the newest lines. */
   logCapBytes?: number;
   clock?: Clock;
@@ -132,39 +134,52 @@ export async function stopAllPeers(): Promise<void> {
   await Promise.all([...registry].map((p) => p.kill()));
 }
 
+/** An append-only file that stops growing at `cap` bytes (counting what it held before). */
+function cappedFile(file: string, cap: number): { write(chunk: Buffer): void; close(): void } {
+  const fd = openSync(file, "a");
+  let written = fstatSync(fd).size;
+  let full = written >= cap;
+  let open = true;
+  return {
+    write(chunk) {
+      if (!open || full) return;
+      const part = chunk.length <= cap - written ? chunk : chunk.subarray(0, cap - written);
+      try {
+        writeSync(fd, part);
+        written += part.length;
+        if (part.length < chunk.length) {
+          writeSync(fd, `\n[log capped at ${cap} bytes; the newest lines are kept in memory only]\n`);
+          full = true;
+        }
+      } catch {
+        full = true;
+      }
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
+
 /** Starts `command` as `setsid timeout -k 5 LIFETIME command args...`, output to a capped log file. */
 export function spawnPeer(o: SpawnPeerOptions): PeerProcess {
   const clock = o.clock ?? createSystemClock();
   const cap = o.logCapBytes ?? 4 * 1024 * 1024;
-  const fd = openSync(o.logFile, "a");
-  let written = fstatSync(fd).size;
-  let capped = written >= cap;
   let tailText = "";
-  let fdOpen = true;
-  const sink = (chunk: Buffer): void => {
+  const toTail = (chunk: Buffer): void => {
     tailText = (tailText + chunk.toString("utf8")).slice(-TAIL_CHARS);
-    if (!fdOpen || capped) return;
-    const room = cap - written;
-    const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    try {
-      writeSync(fd, part);
-      written += part.length;
-      if (part.length < chunk.length) {
-        writeSync(fd, `\n[log capped at ${cap} bytes; newest lines are kept in memory only]\n`);
-        capped = true;
-      }
-    } catch {
-      capped = true;
-    }
   };
+  const outLog = cappedFile(o.logFile, cap);
+  const errLog = o.stderrFile ? cappedFile(o.stderrFile, cap) : outLog;
   const closeLog = (): void => {
-    if (!fdOpen) return;
-    fdOpen = false;
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
+    outLog.close();
+    errLog.close();
   };
 
   const child: ChildProcess = spawn("setsid", ["timeout", "-k", "5", String(Math.max(1, Math.ceil(o.lifetimeS))), o.command, ...o.args], {
@@ -172,12 +187,20 @@ export function spawnPeer(o: SpawnPeerOptions): PeerProcess {
     env: o.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stdout?.on("data", sink);
-  child.stderr?.on("data", sink);
+  child.stdout?.on("data", (d: Buffer) => {
+    toTail(d);
+    outLog.write(d);
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    toTail(d);
+    errLog.write(d);
+  });
   let info: ExitInfo | undefined;
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once("error", (e) => {
-      sink(Buffer.from(`\n[${o.name}: could not start: ${e.message}]\n`));
+      const msg = Buffer.from(`\n[${o.name}: could not start: ${e.message}]\n`);
+      toTail(msg);
+      errLog.write(msg);
       info = { code: null, signal: null };
       closeLog();
       resolve(info);

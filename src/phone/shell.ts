@@ -27,6 +27,8 @@ export interface PhoneShellPorts {
   audio?: ShellAudio;
   /** Keeps the call history (atomically) when it changes. */
   saveHistory?: (h: HistoryEntry[]) => void;
+  /** The line's registration: signed out by the user, or back in. */
+  account?: Pick<SipPhone, "signOut" | "signIn">;
 }
 
 export class PhoneShell {
@@ -157,6 +159,12 @@ export class PhoneShell {
         break;
       case "history-changed":
         this.ports.saveHistory?.(e.history);
+        break;
+      case "sign-out":
+        this.ports.account?.signOut();
+        break;
+      case "sign-in":
+        this.ports.account?.signIn();
         break;
     }
     this.effects.emit(e);

@@ -35,6 +35,8 @@ export interface ConfigBundle {
   lock?: { pin?: string | null; afterIdleMinutes?: number };
   /** PEM text of trusted CAs, or paths to PEM files (relative to the bundle). */
   trustedCAs?: string[];
+  /** The company directory for the Directory menu. */
+  directory?: Array<{ name: string; number: string }>;
   /** DNS servers for finding the SIP servers (SRV, A); the system's when absent. "10.0.0.53" or "10.0.0.53:5353". */
   dnsServers?: string[];
   /** Timing of the SIP supervisor (labs and tests shorten it). */
@@ -110,6 +112,11 @@ export const CONFIG_BUNDLE_SCHEMA = {
       properties: { pin: { type: ["string", "null"], pattern: "^[0-9]{4,12}$" }, afterIdleMinutes: { type: "integer", minimum: 0, maximum: 1440 } },
     },
     trustedCAs: { type: "array", items: { type: "string" } },
+    directory: {
+      type: "array",
+      maxItems: 500,
+      items: { type: "object", additionalProperties: false, required: ["name", "number"], properties: { name: { type: "string", minLength: 1, maxLength: 64 }, number: { type: "string", pattern: "^[0-9*#+]+$" } } },
+    },
     dnsServers: { type: "array", maxItems: 4, items: { type: "string", pattern: "^[0-9a-fA-F.:\\[\\]]+$" } },
     sip: {
       type: "object",

@@ -238,6 +238,32 @@ export class SipPhone {
     }
   }
 
+  /** The user signed out: unREGISTER and stop keeping the registration alive (the connection stays, so an emergency
+   * call can still go out). */
+  signOut(): void {
+    this.signedOut = true;
+    this.retry?.cancel();
+    this.ping?.cancel();
+    const r = this.registerer;
+    this.registerer = undefined;
+    this.subscriber?.dispose().catch(() => undefined);
+    this.subscriber = undefined;
+    if (r?.state === RegistererState.Registered) r.unregister().catch(() => undefined);
+    this.reg = { state: "registering", server: "", reason: "" }; // so the next line is reported
+    this.setReg({ state: "failed", server: this.describe(this.target), reason: "Signed out" });
+  }
+
+  /** Signs in again after signOut(). */
+  signIn(): void {
+    if (!this.signedOut) return;
+    this.signedOut = false;
+    this.failures = 0;
+    if (this.transport?.isConnected()) this.register();
+    else void this.reconnect();
+  }
+
+  private signedOut = false;
+
   // ---- registration supervisor ----
 
   private setReg(r: SipRegistration): void {
@@ -292,7 +318,7 @@ export class SipPhone {
 
   private register(): void {
     const ua = this.ua;
-    if (!ua || this.stopped) return;
+    if (!ua || this.stopped || this.signedOut) return;
     const registrar = UserAgent.makeURI(`sip:${this.account.domain}`) as URI;
     const registerer = new Registerer(ua, { expires: this.account.expires ?? 600, refreshFrequency: this.tuning.refreshFrequency, registrar });
     this.registerer = registerer;
@@ -338,7 +364,7 @@ export class SipPhone {
 
   /** A failure: "No service" with the reason, then a retry after a growing delay (to the next server if `move`). */
   private fail(reason: string, move: boolean): void {
-    if (this.stopped) return;
+    if (this.stopped || this.signedOut) return;
     this.ping?.cancel();
     this.failures++;
     this.setReg({ state: "failed", server: this.describe(this.target), reason });

@@ -82,9 +82,11 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
         const here = s.menu.stack[s.menu.stack.length - 1];
         let body: string[];
         if (here === "history") body = s.history.length ? s.history.map(historyLine) : ["No calls yet"];
-        else body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label));
+        else if (here === "directory" && s.config.directory?.length) body = s.config.directory.map((d) => `${d.name} ${d.number}`);
+        else body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label === "Sign out" && s.signedOut ? "Sign in" : i.label));
         return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: s.notice ? [...body, s.notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
       }
+      if (s.signedOut) return { ...base, body: ["Signed out", "OK to sign in"], softkeys: ["", "", "", "Menu"] };
       const status =
         s.notice ||
         (s.registration.state === "failed" ? `No service: ${s.registration.reason}` : s.registration.state === "registering" ? "Connecting..." : "Ready");

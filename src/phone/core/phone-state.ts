@@ -67,6 +67,8 @@ export interface PhoneConfig {
   endedScreenMs?: number;
   /** The most call-history entries kept. */
   historyCap?: number;
+  /** The company directory shown in the Directory menu (OK dials the entry). */
+  directory?: ReadonlyArray<{ name: string; number: string }>;
 }
 
 export interface Registration {
@@ -108,6 +110,9 @@ export interface PhoneState {
   /** Voicemail waiting (RFC 3842 message-summary). */
   mwi: { waiting: boolean; count: number };
   history: HistoryEntry[];
+  /** The user signed out (Settings > Sign out): the line is not registered until they sign in again. Emergency
+   * calls still go out. */
+  signedOut: boolean;
   /** Monotonic ms of the last event from the user (keys, hook), for lock after idle. */
   lastActivity: number;
   config: PhoneConfig;
@@ -153,6 +158,9 @@ export type PhoneEffect =
   | { type: "transfer-attended"; callId: number; toCallId: number }
   | { type: "send-dtmf"; callId: number; digit: string }
   | { type: "history-changed"; history: HistoryEntry[] }
+  /** Settings > Sign out / Sign in: unregister the line, or register it again. */
+  | { type: "sign-out" }
+  | { type: "sign-in" }
   | { type: "set-led"; id: string; mode: "off" | "on" | "slow" | "fast" }
   | { type: "rejected"; event: string; why: string };
 
@@ -177,6 +185,7 @@ export function initialState(config: PhoneConfig): PhoneState {
     registration: { state: "none", server: "", reason: "No account configured" },
     mwi: { waiting: false, count: 0 },
     history: [],
+    signedOut: false,
     lastActivity: 0,
     config,
   };

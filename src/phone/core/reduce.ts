@@ -93,13 +93,22 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
   }
   if (s.menu) {
     const here = s.menu.stack[s.menu.stack.length - 1];
-    const lines = here === "history" ? s.history.map((h) => ({ label: h.number, value: `call:${h.number}` })) : undefined;
+    const lines =
+      here === "history"
+        ? s.history.map((h) => ({ label: h.number, value: `call:${h.number}` }))
+        : here === "directory"
+          ? (s.config.directory ?? []).map((d) => ({ label: d.name, value: `call:${d.number}` }))
+          : undefined;
     const r = menuKey(s.menu, k, lines);
     if (r.chose === "Do not disturb") return toggleDnd({ ...s, menu: r.menu });
     if (r.chose === "Phone lock") {
       if (!s.config.lockPin) return { state: { ...s, menu: r.menu, notice: "No lock PIN is set" }, effects: [] };
       return { state: { ...s, menu: null, locked: true, unlockEntry: "", notice: "" }, effects: [] };
     }
+    if (r.chose === "Sign out")
+      return s.signedOut
+        ? { state: { ...s, signedOut: false, menu: null, notice: "" }, effects: [{ type: "sign-in" }] }
+        : { state: { ...s, signedOut: true, menu: null, notice: "" }, effects: [{ type: "sign-out" }] };
     if (r.chose?.startsWith("call:")) {
       // a line of the call history: dial it
       const n = r.chose.slice(5);
@@ -109,6 +118,7 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
     }
     return { state: { ...s, menu: r.menu, notice: "" }, effects: [] };
   }
+  if (s.signedOut && k === "OK") return { state: { ...s, signedOut: false, notice: "" }, effects: [{ type: "sign-in" }] };
   if (k === "MENU" || k === "SOFT4") return { state: { ...s, menu: openMenu(), notice: "" }, effects: [] };
   if (k === "END") return { state: { ...s, notice: "" }, effects: [] };
   if (k === "DND" || k === "SOFT2") return toggleDnd(s);
@@ -228,6 +238,7 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     mwi: s.mwi,
     history: s.history.slice(0, 20),
     locked: s.locked,
+    signedOut: s.signedOut,
     audioPath: s.audioPath,
     notice: s.notice,
   };

@@ -124,6 +124,22 @@ describe("SIP calling against Kamailio and baresip", function () {
     assert.equal(s.mode, "idle");
   });
 
+  it("signs out (unREGISTER: calls to it fail) and back in from the settings menu", async () => {
+    phone = await PhoneProcess.start(bundle(k, "tcp"));
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    for (const key of ["MENU", "OK", "DOWN", "DOWN", "OK"]) await phone.keys(key);
+    await phone.until("signed out", (x) => (x as unknown as { signedOut: boolean }).signedOut && x.registration.reason === "Signed out");
+    assert.match(await phone.screen(), /Signed out/);
+    const since = far.eventCount;
+    await new Promise((r) => setTimeout(r, 300)); // the unREGISTER reaches Kamailio
+    await far.dial("sip:1001@127.0.0.1");
+    const closed = await far.waitFor("CALL_CLOSED", 5000, () => true, since);
+    assert.match(String(closed.param), /404|480/, "nobody is registered at 1001 any more");
+    await phone.keys("OK");
+    await phone.until("signed in", (x) => x.registration.state === "registered");
+    assert.match(await phone.screen(), /Ready/);
+  });
+
   it("keeps the call history across a restart", async () => {
     phone = await PhoneProcess.start(bundle(k, "udp"));
     await phone.until("registered", (x) => x.registration.state === "registered");

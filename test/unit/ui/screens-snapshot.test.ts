@@ -31,6 +31,8 @@ const SCREENS: Array<[string, PhoneState]> = [
   ["idle-connecting", run([{ type: "registration", registration: { state: "registering", server: "udp:pbx:5060", reason: "" } }])],
   ["idle-voicemail-dnd", run([registered, { type: "mwi", waiting: true, count: 3 }, key("DND")])],
   ["idle-missed-call", run([registered, incoming(1, "1003", "Carol Jones"), ended(1, "remote-hangup")])],
+  ["signed-out", run([registered, key("MENU"), key("OK"), key("DOWN"), key("DOWN"), key("OK")])],
+  ["menu-directory", run([registered, key("MENU"), key("DOWN"), key("DOWN"), key("OK")], initialState({ ...config, directory: [{ name: "Reception", number: "1000" }, { name: "IT Helpdesk", number: "1234" }] }))],
   ["locked", run([registered, { type: "lock" }])],
   ["locked-typing", run([registered, { type: "lock" }, ...keys("25")])],
   ["menu", run([registered, key("MENU"), key("DOWN")])],

@@ -180,3 +180,22 @@ describe("phone core calls", () => {
     assert.deepEqual(of(r.effects, "set-led"), [{ type: "set-led", id: "MESSAGE", mode: "slow" }]);
   });
 });
+
+describe("phone core sign-out and directory", () => {
+  it("Settings > Sign out unregisters; the idle screen's OK signs in again; emergency calls still go out", () => {
+    const out = run([key("MENU"), key("OK"), key("DOWN"), key("DOWN"), key("OK")]);
+    assert.equal(out.state.signedOut, true);
+    assert.deepEqual(of(out.effects, "sign-out"), [{ type: "sign-out" }]);
+    const sos = run(keys("911"), out.state);
+    assert.deepEqual(of(sos.effects, "place-call"), [{ type: "place-call", callId: 1, target: "911", emergency: true }]);
+    const back = run([key("OK")], out.state);
+    assert.equal(back.state.signedOut, false);
+    assert.deepEqual(of(back.effects, "sign-in"), [{ type: "sign-in" }]);
+  });
+
+  it("the Directory menu lists the configured entries and OK dials one", () => {
+    const s0 = initialState({ ...config, directory: [{ name: "Reception", number: "1000" }, { name: "Helpdesk", number: "1234" }] });
+    const r = run([key("MENU"), key("DOWN"), key("DOWN"), key("OK"), key("DOWN"), key("OK")], s0);
+    assert.deepEqual(of(r.effects, "place-call"), [{ type: "place-call", callId: 1, target: "1234", emergency: false }]);
+  });
+});
