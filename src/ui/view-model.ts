@@ -87,10 +87,12 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
         return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: s.notice ? [...body, s.notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
       }
       if (s.signedOut) return { ...base, body: ["Signed out", "OK to sign in"], softkeys: ["", "", "", "Menu"] };
-      const status =
-        s.notice ||
-        (s.registration.state === "failed" ? `No service: ${s.registration.reason}` : s.registration.state === "registering" ? "Connecting..." : "Ready");
-      const second = s.mwi.waiting ? `${s.mwi.count || "New"} voicemail${s.mwi.count === 1 ? "" : "s"}` : s.dnd ? "Do not disturb" : s.config.forward?.always ? `Forward to ${s.config.forward.always}` : "";
+      const noService = s.registration.state === "failed";
+      const status = s.notice || (noService ? "No service" : s.registration.state === "registering" ? "Connecting..." : "Ready");
+      // the reason gets a line of its own (it is often long: it scrolls there, while "No service" stays put)
+      const second = noService
+        ? s.registration.reason
+        : s.mwi.waiting ? `${s.mwi.count || "New"} voicemail${s.mwi.count === 1 ? "" : "s"}` : s.dnd ? "Do not disturb" : s.config.forward?.always ? `Forward to ${s.config.forward.always}` : "";
       return { ...base, body: [status, second], softkeys: ["Redial", "DND", "", "Menu"] };
     }
     case "dialtone":

@@ -66,4 +66,17 @@ describe("phone face in a browser", function () {
     await page.screenshot({ path: path.join(dir, "face.png") });
     await page.close();
   });
+
+  it("plays the handset audio: Listen, lift the handset, and the dial tone comes through", async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(`document.getElementById("lcd").textContent.includes("Ready")`);
+    await page.click('[data-testid="listen"]');
+    await page.click('[data-testid="hook"]');
+    await page.waitForFunction(`/handset: (350|440) Hz/.test(document.getElementById("audio-level").textContent)`);
+    await page.click('[data-testid="hook"]');
+    await page.waitForFunction(`/speaker: silence/.test(document.getElementById("audio-level").textContent)`);
+    await page.click('[data-testid="listen"]');
+    await page.close();
+  });
 });
