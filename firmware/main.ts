@@ -147,10 +147,15 @@ async function main(argv: string[]): Promise<number> {
   let localAddress = "127.0.0.1";
   const media = new MediaEngine({ clock, log, router, localAddress: () => localAddress });
   const historyFile = path.join(dataDir, "history.json");
+  // saves run one after another; stopping waits for the last one (a call ended just before SIGTERM is kept)
+  let historySaved: Promise<void> = Promise.resolve();
+  life.started("call history", () => historySaved);
   let sip: SipPhone | undefined;
   const phone = new PhoneShell(devices, clock, phoneConfigOf(bundle), log, {
     audio: router,
-    saveHistory: (h) => void writeFileAtomic(historyFile, JSON.stringify(h)).catch((e: Error) => log.warn({ err: e.message }, "cannot save the call history")),
+    saveHistory: (h) => {
+      historySaved = historySaved.then(() => writeFileAtomic(historyFile, JSON.stringify(h))).catch((e: Error) => log.warn({ err: e.message }, "cannot save the call history"));
+    },
     account: {
       signOut: () => sip?.signOut(),
       signIn: () => sip?.signIn(),

@@ -136,6 +136,19 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
     }
   });
 
+  it("DTMF falls back to SIP INFO when the far end did not offer telephone-event", async () => {
+    const far = await farEnd("uas-info-dtmf.xml");
+    phone = await PhoneProcess.start(bundle(k.tcpPort, "tcp"));
+    await phone.until("registered", (x) => x.registration.state === "registered");
+    await phone.keys("1009");
+    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    await phone.keys("5");
+    await new Promise((r) => setTimeout(r, 300));
+    await phone.keys("END");
+    const r = await far.done;
+    assert.equal(r.code, 0, `sipp saw no INFO with Signal=5: ${r.errors}`);
+  });
+
   it("the CANCEL/200 race: the far end answers a cancelled call; the phone ACKs the 200 and ends it with BYE", async () => {
     const far = await farEnd("uas-cancel-race.xml");
     phone = await PhoneProcess.start(bundle(k.tcpPort, "tcp"));
