@@ -49,6 +49,19 @@ export class PhoneProcess {
     return p;
   }
 
+  /** Starts the phone with `bundle` and waits until its line is registered. */
+  static async registered(bundle: unknown, extraArgs: string[] = []): Promise<PhoneProcess> {
+    const p = await PhoneProcess.start(bundle, extraArgs);
+    await p.until("registered", (x) => x.registration.state === "registered");
+    return p;
+  }
+
+  /** Dials `number` on the keypad and waits until the call is connected. */
+  async call(number: string): Promise<PhoneStateSummary> {
+    await this.keys(number);
+    return this.until(`connected to ${number}`, (x) => x.calls.some((c) => c.number === number && c.state === "connected"));
+  }
+
   private connect(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.sock = net.connect(port, "127.0.0.1", () => resolve());

@@ -101,10 +101,8 @@ describe("SIP calling against Kamailio and baresip", function () {
 
   it("UDP: a request too large for UDP goes over TCP to the same port (RFC 3261 §18.1.1), and the call works", async () => {
     const b = { ...bundle(k, "udp"), sip: { retryFirstMs: 200, retryMaxMs: 1000, pingMs: 0, udpMaxBytes: 600 } };
-    phone = await PhoneProcess.start(b, ["--log-level", "trace"]);
-    await phone.until("registered", (x) => x.registration.state === "registered");
-    await phone.keys("1002");
-    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    phone = await PhoneProcess.registered(b, ["--log-level", "trace"]);
+    await phone.call("1002");
     const out = phone.out;
     assert.match(out, /"sip":"INVITE sip:1002@127\.0\.0\.1 SIP\/2\.0\\r\\nVia: SIP\/2\.0\/TCP /, `the INVITE (with its SDP, over 600 bytes) went over TCP: ${out.match(/"sip":"INVITE[^\\]*\\r\\n[^\\]*/g)?.join(" | ")}`);
     assert.match(phone.out, /"sip":"REGISTER sip:127\.0\.0\.1 SIP\/2\.0\\r\\nVia: SIP\/2\.0\/UDP /, "small requests stay on UDP");
@@ -112,8 +110,7 @@ describe("SIP calling against Kamailio and baresip", function () {
   });
 
   it("DND: a call is refused with 486 without ringing, and logged as missed", async () => {
-    phone = await PhoneProcess.start(bundle(k, "udp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered(bundle(k, "udp"));
     await phone.keys("DND");
     const since = far.eventCount;
     await far.dial("sip:1001@127.0.0.1");
@@ -125,8 +122,7 @@ describe("SIP calling against Kamailio and baresip", function () {
   });
 
   it("signs out (unREGISTER: calls to it fail) and back in from the settings menu", async () => {
-    phone = await PhoneProcess.start(bundle(k, "tcp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered(bundle(k, "tcp"));
     for (const key of ["MENU", "OK", "DOWN", "DOWN", "OK"]) await phone.keys(key);
     await phone.until("signed out", (x) => (x as unknown as { signedOut: boolean }).signedOut && x.registration.reason === "Signed out");
     assert.match(await phone.screen(), /Signed out/);
@@ -141,10 +137,8 @@ describe("SIP calling against Kamailio and baresip", function () {
   });
 
   it("keeps the call history across a restart", async () => {
-    phone = await PhoneProcess.start(bundle(k, "udp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
-    await phone.keys("1002");
-    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    phone = await PhoneProcess.registered(bundle(k, "udp"));
+    await phone.call("1002");
     await phone.keys("END");
     await phone.until("history", (x) => x.history.length === 1);
     const dir = await phone.stopKeepingData();
@@ -154,8 +148,7 @@ describe("SIP calling against Kamailio and baresip", function () {
   });
 
   it("calls baresip: it answers, its tone is heard on the speaker, and hanging up ends the call on both sides", async () => {
-    phone = await PhoneProcess.start(bundle(k, "tcp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered(bundle(k, "tcp"));
     const since = far.eventCount;
     await phone.keys("1002");
     const s = await phone.until("connected", (x) => x.calls[0]?.state === "connected");
@@ -173,8 +166,7 @@ describe("SIP calling against Kamailio and baresip", function () {
   });
 
   it("is called by baresip: rings with the caller's ID, lifting the handset answers", async () => {
-    phone = await PhoneProcess.start(bundle(k, "udp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered(bundle(k, "udp"));
     const since = far.eventCount;
     await far.dial("sip:1001@127.0.0.1");
     const ring = await phone.until("ringing", (x) => x.mode === "ringing");
@@ -192,10 +184,8 @@ describe("SIP calling against Kamailio and baresip", function () {
   });
 
   it("holds and resumes a call with re-INVITEs; the far end's audio stops while held", async () => {
-    phone = await PhoneProcess.start(bundle(k, "udp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
-    await phone.keys("1002");
-    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    phone = await PhoneProcess.registered(bundle(k, "udp"));
+    await phone.call("1002");
     await phone.keys("HOLD");
     await phone.until("held", (x) => x.calls[0]?.state === "held");
     assert.match(await phone.screen(), /On hold/);
@@ -225,11 +215,9 @@ describe("SIP calling against Kamailio and baresip", function () {
     });
 
     it("blind transfer: TRANSFER, dial 1003, TRANSFER: baresip 1002 is sent on to 1003 and this phone is out", async () => {
-      phone = await PhoneProcess.start(bundle(k, "tcp"));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(k, "tcp"));
       const since3 = far3.eventCount;
-      await phone.keys("1002");
-      await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+      await phone.call("1002");
       await phone.keys("TRANSFER");
       await phone.until("held for transfer", (x) => x.calls[0]?.state === "held" && x.mode === "dialtone");
       await phone.keys("1003");
@@ -241,11 +229,9 @@ describe("SIP calling against Kamailio and baresip", function () {
     });
 
     it("attended transfer: TRANSFER, dial 1003, SEND (consult), TRANSFER: 1002 and 1003 are joined", async () => {
-      phone = await PhoneProcess.start(bundle(k, "tcp"));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(k, "tcp"));
       const since3 = far3.eventCount;
-      await phone.keys("1002");
-      await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+      await phone.call("1002");
       await phone.keys("TRANSFER");
       await phone.keys("1003");
       await phone.keys("SEND");
@@ -257,8 +243,7 @@ describe("SIP calling against Kamailio and baresip", function () {
     });
 
     it("call waiting: a second call rings in during a call; Answer holds the first; Swap goes back", async () => {
-      phone = await PhoneProcess.start(bundle(k, "udp"));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(k, "udp"));
       const since = far.eventCount;
       const since3 = far3.eventCount;
       await far.dial("sip:1001@127.0.0.1");
@@ -284,8 +269,7 @@ describe("SIP calling against Kamailio and baresip", function () {
     });
 
     it("being transferred: baresip 1002 REFERs this phone to 1003, and the phone calls 1003 in its place", async () => {
-      phone = await PhoneProcess.start(bundle(k, "udp"));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(k, "udp"));
       const since3 = far3.eventCount;
       await far.dial("sip:1001@127.0.0.1");
       await phone.until("ringing", (x) => x.mode === "ringing");
@@ -303,8 +287,7 @@ describe("SIP calling against Kamailio and baresip", function () {
     });
 
     it("forward always: a call to this phone goes to 1003 (302) without ringing here", async () => {
-      phone = await PhoneProcess.start(bundle(k, "udp", { features: { forward: { always: "1003" } } }));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(k, "udp", { features: { forward: { always: "1003" } } }));
       const since3 = far3.eventCount;
       await far.dial("sip:1001@127.0.0.1");
       const e = await far3.waitFor("CALL_ESTABLISHED", 10000, () => true, since3);
@@ -316,11 +299,9 @@ describe("SIP calling against Kamailio and baresip", function () {
   });
 
   it("DTMF: digits pressed in a call reach baresip as RFC 4733 events", async () => {
-    phone = await PhoneProcess.start(bundle(k, "udp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered(bundle(k, "udp"));
     const since = far.eventCount;
-    await phone.keys("1002");
-    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    await phone.call("1002");
     await phone.keys("5");
     const d = await far.waitFor("CALL_DTMF_START", 5000, () => true, since);
     assert.equal(d.param, "5");
@@ -331,8 +312,7 @@ describe("SIP calling against Kamailio and baresip", function () {
   // last: it restarts Kamailio, which forgets every registration (the far ends' too)
   describe("when Kamailio fails", () => {
     it("shows No service when Kamailio is killed and registers again by itself when it is back", async () => {
-      phone = await PhoneProcess.start(bundle(k, "tcp"));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(k, "tcp"));
       await k.kill();
       const down = await phone.until("no service", (x) => x.registration.state === "failed");
       assert.match(down.registration.reason, /Connection lost|not reachable|refused/);

@@ -63,8 +63,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
     const relay = await startLossyRelay(k.udpPort, (line, copy) => (line.startsWith("REGISTER") || line.startsWith("INVITE")) && copy === 1);
     try {
       const far = await farEnd("uas-486.xml");
-      phone = await PhoneProcess.start(bundle(relay.port, "udp"));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(relay.port, "udp"));
       await phone.keys("1009");
       const end = await phone.until("busy", (x) => x.mode === "ended");
       assert.match(await phone.screen(), /Busy/);
@@ -89,8 +88,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
   it("hides the caller ID when the config asks: the INVITE carries Privacy: id", async () => {
     const far = await farEnd("uas-486-private.xml");
     const b = bundle(k.udpPort, "udp");
-    phone = await PhoneProcess.start({ ...b, features: { hideCallerId: true } });
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered({ ...b, features: { hideCallerId: true } });
     await phone.keys("1009");
     await phone.until("busy", (x) => x.mode === "ended");
     const r = await far.done;
@@ -100,8 +98,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
   it("423 Interval Too Brief: the phone asks again with the registrar's Min-Expires", async () => {
     const relay = await startLossyRelay(k.udpPort, () => false);
     try {
-      phone = await PhoneProcess.start(bundle(relay.port, "udp", { expires: 30 }));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(relay.port, "udp", { expires: 30 }));
       const regs = relay.seen.filter((s) => s.line.startsWith("REGISTER"));
       assert.ok(regs.length >= 2, "more than one REGISTER");
     } finally {
@@ -119,8 +116,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
       const xml = path.join(os.tmpdir(), `early-${process.pid}.xml`);
       await fs.writeFile(xml, (await fs.readFile(path.join(scenarios, "uas-early-media.xml"), "utf8")).replaceAll("[tone]", tone));
       const far = await farEnd(xml, {}, ["-mp", String(await freePort())]);
-      phone = await PhoneProcess.start(bundle(k.udpPort, "udp"));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(k.udpPort, "udp"));
       await phone.keys("1009");
       await phone.until("early media", (x) => x.calls[0]?.state === "early");
       await new Promise((r) => setTimeout(r, 300));
@@ -138,10 +134,8 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
 
   it("DTMF falls back to SIP INFO when the far end did not offer telephone-event", async () => {
     const far = await farEnd("uas-info-dtmf.xml");
-    phone = await PhoneProcess.start(bundle(k.tcpPort, "tcp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
-    await phone.keys("1009");
-    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    phone = await PhoneProcess.registered(bundle(k.tcpPort, "tcp"));
+    await phone.call("1009");
     await phone.keys("5");
     await new Promise((r) => setTimeout(r, 300));
     await phone.keys("END");
@@ -151,8 +145,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
 
   it("the CANCEL/200 race: the far end answers a cancelled call; the phone ACKs the 200 and ends it with BYE", async () => {
     const far = await farEnd("uas-cancel-race.xml");
-    phone = await PhoneProcess.start(bundle(k.tcpPort, "tcp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered(bundle(k.tcpPort, "tcp"));
     await phone.keys("1009");
     await phone.until("ringing", (x) => x.calls[0]?.state === "ringing");
     await phone.keys("END");
@@ -164,8 +157,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
 
   it("a hold re-INVITE from the far end (sendonly) is answered recvonly and shown", async () => {
     const far = await farEnd("uas-remote-hold.xml");
-    phone = await PhoneProcess.start(bundle(k.tcpPort, "tcp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered(bundle(k.tcpPort, "tcp"));
     await phone.keys("1009");
     await phone.until("held by the far end", (x) => x.calls[0]?.remoteHold === true);
     assert.match(await phone.screen(), /On hold by far end/);
@@ -175,8 +167,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
   });
 
   it("message waiting: a message-summary NOTIFY lights the MESSAGE LED and shows the count", async () => {
-    phone = await PhoneProcess.start(bundle(k.udpPort, "udp"));
-    await phone.until("registered", (x) => x.registration.state === "registered");
+    phone = await PhoneProcess.registered(bundle(k.udpPort, "udp"));
     const r = await oneShot("uac-notify-mwi.xml", { target: "1001" });
     assert.equal(r.code, 0, `sipp: ${r.errors}`);
     const s = await phone.until("mwi", (x) => (x as unknown as { mwi: { waiting: boolean } }).mwi.waiting);
@@ -187,8 +178,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
 
   for (const hidden of [false, true]) {
     it(`caller ID from P-Asserted-Identity${hidden ? ", withheld by Privacy: id" : ""}; a cancelled call is missed`, async () => {
-      phone = await PhoneProcess.start(bundle(k.udpPort, "udp"));
-      await phone.until("registered", (x) => x.registration.state === "registered");
+      phone = await PhoneProcess.registered(bundle(k.udpPort, "udp"));
       const run = startSipp({ scenario: path.join(scenarios, "uac-call-pai.xml"), remote: `127.0.0.1:${k.udpPort}`, port: await freePort(), keys: { target: "1001", privacy: hidden ? "Privacy: id" : "X-Privacy-Test: none" }, timeoutS: 15 });
       const s = await phone.until("ringing", (x) => x.mode === "ringing");
       const screen = await phone.screen();

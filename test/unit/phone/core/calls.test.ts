@@ -1,7 +1,7 @@
 // Calls in the core: incoming, answer, DND, call waiting and swap, hold, transfer, forward, the ended screen, history.
 import assert from "node:assert/strict";
-import { initialState, type PhoneConfig, type PhoneEffect, type PhoneEvent, type PhoneState } from "../../../../src/phone/core/phone-state.js";
-import { reduce } from "../../../../src/phone/core/reduce.js";
+import { initialState, type PhoneConfig, type PhoneEffect, type PhoneEvent } from "../../../../src/phone/core/phone-state.js";
+import { coreRunner } from "../../../support/core-run.js";
 
 const config: PhoneConfig = {
   dialPlan: { emergencyNumbers: ["911", "112"], outsideLinePrefix: "9", extensionLength: 4 },
@@ -9,15 +9,7 @@ const config: PhoneConfig = {
   interdigitMs: 4000,
 };
 
-function run(events: PhoneEvent[], s: PhoneState = initialState(config)): { state: PhoneState; effects: PhoneEffect[] } {
-  const effects: PhoneEffect[] = [];
-  for (const e of events) {
-    const r = reduce(s, e);
-    s = r.state;
-    effects.push(...r.effects);
-  }
-  return { state: s, effects };
-}
+const run = coreRunner(config);
 const key = (k: string, at = 0): PhoneEvent => ({ type: "key", key: k, down: true, at });
 const keys = (d: string): PhoneEvent[] => [...d].map((k) => key(k));
 const incoming = (callId: number, number = "1002", name?: string, at = 1000): PhoneEvent => ({ type: "call-incoming", callId, remote: { uri: `sip:${number}@pbx`, ...(name ? { name } : {}) }, number, at, wallAt: 1_700_000_000_000 + at });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { initialState, type PhoneEvent, type PhoneState, type PhoneEffect } from "../../../../src/phone/core/phone-state.js";
+import { initialState, type PhoneEvent, type PhoneEffect } from "../../../../src/phone/core/phone-state.js";
 import { reduce, summarize, pinBlocksEmergency } from "../../../../src/phone/core/reduce.js";
+import { coreRunner } from "../../../support/core-run.js";
 
 const config = {
   dialPlan: { emergencyNumbers: ["911", "112"], emergencyMasks: { "112": "911" }, outsideLinePrefix: "9", extensionLength: 4 },
@@ -8,15 +9,7 @@ const config = {
   interdigitMs: 4000,
 };
 
-function run(events: PhoneEvent[], s: PhoneState = initialState(config)): { state: PhoneState; effects: PhoneEffect[] } {
-  const effects: PhoneEffect[] = [];
-  for (const e of events) {
-    const r = reduce(s, e);
-    s = r.state;
-    effects.push(...r.effects);
-  }
-  return { state: s, effects };
-}
+const run = coreRunner(config);
 
 const keys = (digits: string): PhoneEvent[] => [...digits].map((key) => ({ type: "key", key, down: true }) as PhoneEvent);
 const placed = (effects: PhoneEffect[]) => effects.filter((e) => e.type === "place-call");
