@@ -12,7 +12,7 @@ export type AudioPathName = "none" | "handset" | "speaker" | "headset";
 export type AudioRole = "handset" | "speaker" | "headset" | "ringer";
 
 export const CALL_FORMAT: AudioFormat = { rate: 8000, periodMs: 20 };
-const FRAME = 160;
+const FRAME = (CALL_FORMAT.rate * CALL_FORMAT.periodMs) / 1000;
 
 export class AudioRouter {
   private path: AudioPathName = "none";
@@ -21,7 +21,7 @@ export class AudioRouter {
   private unsub: Unsubscribe | undefined;
   private tone: ToneSource | undefined;
   private readonly mic = new Listeners<Int16Array>();
-  private pending = new Int16Array(0);
+  private readonly sources = new Set<() => Int16Array>();
   private ring: { playback: AudioPlayback; timer: Timer; source: ToneSource } | undefined;
   private muted = false;
 
@@ -90,20 +90,32 @@ export class AudioRouter {
     return this.mic.add(cb);
   }
 
-  /** Far-end speech to the earpiece; any length, sliced into device frames. Dropped while a tone plays. */
-  play(pcm: Int16Array): void {
-    if (this.tone || !this.playback) return;
-    const all = new Int16Array(this.pending.length + pcm.length);
-    all.set(this.pending);
-    all.set(pcm, this.pending.length);
-    let off = 0;
-    for (; off + FRAME <= all.length; off += FRAME) this.playback.write(all.slice(off, off + FRAME));
-    this.pending = all.slice(off);
+  /**
+   * A source of far-end audio (a call's jitter buffer), pulled one frame per period on the device's own clock, so
+   * the earpiece is fed at exactly its rate whatever the network or the UI is doing. Several sources are mixed.
+   */
+  addSource(pull: () => Int16Array): Unsubscribe {
+    this.sources.add(pull);
+    return () => this.sources.delete(pull);
   }
 
   private tick(frame: Int16Array): void {
     this.mic.emit(this.muted ? new Int16Array(frame.length) : frame);
-    if (this.tone && this.playback) this.playback.write(this.tone.next(frame.length));
+    if (!this.playback) return;
+    // every source is pulled every period, heard or not, so their buffers keep time
+    const parts = [...this.sources].map((pull) => pull());
+    if (this.tone) {
+      this.playback.write(this.tone.next(frame.length));
+      return;
+    }
+    if (!parts.length) return;
+    if (parts.length === 1) {
+      this.playback.write(parts[0]);
+      return;
+    }
+    const mix = new Int16Array(parts[0].length);
+    for (const p of parts) for (let i = 0; i < mix.length; i++) mix[i] = Math.max(-32768, Math.min(32767, mix[i] + (p[i] ?? 0)));
+    this.playback.write(mix);
   }
 
   private close(): void {
@@ -113,7 +125,6 @@ export class AudioRouter {
     void this.playback?.stop().catch(() => undefined);
     this.capture = undefined;
     this.playback = undefined;
-    this.pending = new Int16Array(0);
   }
 
   stop(): void {

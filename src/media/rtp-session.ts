@@ -8,6 +8,7 @@ import type { Unsubscribe } from "../hal/api/events.js";
 import type { AudioRouter } from "./audio-router.js";
 import { decodeG711, encodeG711, type G711Codec } from "./g711.js";
 import { buildRtp, dtmfPayload, DTMF_EVENTS, parseRtp } from "./rtp-packet.js";
+import { JitterBuffer, type JitterStats } from "./jitter-buffer.js";
 import { answerDirection, buildSdp, parseSdp, type Direction, type RemoteSdp } from "./sdp.js";
 
 export interface RtpSessionOptions {
@@ -34,6 +35,9 @@ export class RtpSession {
   private ts = randomInt(0, 2 ** 31);
   private readonly ssrc = randomInt(1, 2 ** 31);
   private unsubMic: Unsubscribe | undefined;
+  private unsubSource: Unsubscribe | undefined;
+  private readonly jitter = new JitterBuffer({ frameSamples: 160, frameMs: 20 });
+  private remoteSsrc: number | null = null;
   private dtmfBusy = false;
   private closed = false;
   remoteDirection: Direction = "sendrecv";
@@ -98,6 +102,19 @@ export class RtpSession {
     this.unsubMic?.();
     this.unsubMic = undefined;
     if (this.sending()) this.unsubMic = this.o.router.onMic((frame) => this.sendAudio(frame));
+    // the far end is heard unless we hold (sendonly/inactive on our side)
+    const hearing = !this.closed && (this.localDirection === "sendrecv" || this.localDirection === "recvonly");
+    if (hearing && !this.unsubSource) this.unsubSource = this.o.router.addSource(() => this.jitter.pull());
+    if (!hearing) {
+      this.unsubSource?.();
+      this.unsubSource = undefined;
+      this.jitter.reset();
+    }
+  }
+
+  /** The jitter buffer's counters (late, duplicate, concealed...). */
+  jitterStats(): JitterStats {
+    return this.jitter.stats();
   }
 
   private sending(): boolean {
@@ -133,7 +150,12 @@ export class RtpSession {
     if (!this.codec || p.payloadType !== this.codec.pt) return;
     const local = this.localDirection;
     if (local === "sendonly" || local === "inactive") return; // we hold: the far end is not heard
-    this.o.router.play(decodeG711(this.codec.codec, p.payload));
+    if (this.remoteSsrc !== p.ssrc) {
+      // a new source (first packet, or the far end restarted its stream): its timestamps start elsewhere
+      if (this.remoteSsrc !== null) this.jitter.reset();
+      this.remoteSsrc = p.ssrc;
+    }
+    this.jitter.push(p.timestamp, decodeG711(this.codec.codec, p.payload));
   }
 
   sendDtmf(digit: string, durationMs: number): boolean {
@@ -169,6 +191,7 @@ export class RtpSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unsubSource?.();
     this.unsubMic?.();
     this.sock?.close();
     this.sock = undefined;
