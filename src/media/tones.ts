@@ -1,8 +1,8 @@
 // Call-progress tones and the ring, as 8 kHz PCM frames on demand (North American plan, ITU-T E.180 / ANSI T1.401):
-// dial 350+440 Hz steady; ringback 440+480 Hz 2 s on 4 s off; busy 480+620 Hz 0.5/0.5 s; reorder 480+620 Hz
+// dial 350+440 Hz steady (stuttered for the first 2 s when voicemail waits); ringback 440+480 Hz 2 s on 4 s off; busy 480+620 Hz 0.5/0.5 s; reorder 480+620 Hz
 // 0.25/0.25 s; call waiting 440 Hz 0.3 s once; ring 440+480 Hz 2 s on 4 s off (through the ringer or speaker).
 
-export type ToneName = "dial" | "ringback" | "busy" | "reorder" | "call-waiting" | "ring";
+export type ToneName = "dial" | "stutter-dial" | "ringback" | "busy" | "reorder" | "call-waiting" | "ring";
 
 interface ToneSpec {
   hz: number[];
@@ -10,11 +10,15 @@ interface ToneSpec {
   cadence: number[];
   /** Plays once, then silence. */
   once?: boolean;
+  /** The cadence runs this long, then the tone is steady. */
+  stutterMs?: number;
   dbfs: number;
 }
 
 export const TONES: Readonly<Record<ToneName, ToneSpec>> = {
   dial: { hz: [350, 440], cadence: [], dbfs: -16 },
+  // message waiting: ten 0.1 s on / 0.1 s off, then steady dial tone (Telcordia GR-506)
+  "stutter-dial": { hz: [350, 440], cadence: [100, 100], stutterMs: 2000, dbfs: -16 },
   ringback: { hz: [440, 480], cadence: [2000, 4000], dbfs: -19 },
   busy: { hz: [480, 620], cadence: [500, 500], dbfs: -21 },
   reorder: { hz: [480, 620], cadence: [250, 250], dbfs: -21 },
@@ -43,7 +47,7 @@ export class ToneSource {
     for (let i = 0; i < samples; i++, this.n++) {
       const ms = (this.n * 1000) / this.rate;
       let on = true;
-      if (period) {
+      if (period && !(spec.stutterMs !== undefined && ms >= spec.stutterMs)) {
         if (spec.once && ms >= period) on = false;
         else on = ms % period < spec.cadence[0];
       }

@@ -20,7 +20,7 @@ export interface PhoneShellDevices {
 /** What the shell asks of the SIP side (SipPhone has this shape; tests give a fake). */
 export type ShellCalls = Pick<SipPhone, "place" | "answer" | "reject" | "forward" | "hangup" | "hold" | "transfer" | "transferAttended" | "dtmf">;
 /** What the shell asks of the audio side. */
-export type ShellAudio = Pick<AudioRouter, "setPath" | "setTone" | "setRinger">;
+export type ShellAudio = Pick<AudioRouter, "setPath" | "setTone" | "setRinger" | "setMute">;
 
 export interface PhoneShellPorts {
   calls?: ShellCalls;
@@ -156,6 +156,9 @@ export class PhoneShell {
         break;
       case "ringer":
         audio?.setRinger(e.on);
+        break;
+      case "mute":
+        audio?.setMute(e.on);
         break;
       case "history-changed":
         this.ports.saveHistory?.(e.history);

@@ -51,7 +51,7 @@ function callScreen(s: PhoneState, base: { title: string; clock: string; icons: 
   const focus = s.calls.find((c) => c.id === s.focus);
   if (!focus) return { ...base, body: [s.notice], softkeys: ["", "", "", "End"] };
   const other = s.calls.find((c) => c.id !== focus.id);
-  const second = focus.emergency ? "Stay on the line" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
+  const second = focus.emergency ? "Stay on the line" : s.muted ? "Microphone muted" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
   const otherLine = other ? (other.state === "incoming" ? `Waiting: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
   // the other call comes before anything else: on a 4-row LCD only two body lines show
   const body = [callLine(focus, now), otherLine || s.notice || second, otherLine ? s.notice || second : ""].filter((l, i) => i === 0 || l);
@@ -71,6 +71,7 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
   if (s.registration.state === "failed") icons.push("no-service");
   if (s.dnd) icons.push("dnd");
   if (s.mwi.waiting) icons.push("message");
+  if (s.muted) icons.push("mute");
   if (s.config.forward?.always) icons.push("forward");
   const base = { title: ctx.lineName, clock: ctx.clock, icons };
   switch (s.mode) {

@@ -243,6 +243,8 @@ export function callKey(s: PhoneState, k: string, path?: "handset" | "speaker", 
       const hold: PhoneEffect[] = focus.state === "connected" ? [{ type: "hold-call", callId: focus.id, hold: true }] : [];
       return { state: { ...s, mode: "dialtone", transferFrom: focus.id, dialled: "", notice: "" }, effects: [...hold, { type: "tone", tone: "dial" }] };
     }
+    case "MUTE":
+      return { state: { ...s, muted: !s.muted }, effects: [{ type: "mute", on: !s.muted }, { type: "set-led", id: "MUTE", mode: s.muted ? "off" : "on" }] };
     case "SPEAKER":
       if (s.audioPath === "speaker") return s.offHook ? { state: { ...s, audioPath: "handset" }, effects: [{ type: "audio-path", path: "handset" }, { type: "set-led", id: "SPEAKER", mode: "off" }] } : hangUpFocused(s, focus);
       return { state: { ...s, audioPath: "speaker" }, effects: [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] };

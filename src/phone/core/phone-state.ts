@@ -110,6 +110,8 @@ export interface PhoneState {
   /** Voicemail waiting (RFC 3842 message-summary). */
   mwi: { waiting: boolean; count: number };
   history: HistoryEntry[];
+  /** The microphone is muted (MUTE key, in a call; cleared when the last call ends). */
+  muted: boolean;
   /** The user signed out (Settings > Sign out): the line is not registered until they sign in again. Emergency
    * calls still go out. */
   signedOut: boolean;
@@ -140,11 +142,12 @@ export type PhoneEvent =
 
 export type TimerId = "interdigit" | "ended" | "idle-lock" | `no-answer:${number}`;
 
-export type Tone = "dial" | "reorder" | "ringback" | "busy" | "call-waiting" | "none";
+export type Tone = "dial" | "stutter-dial" | "reorder" | "ringback" | "busy" | "call-waiting" | "none";
 
 export type PhoneEffect =
   | { type: "tone"; tone: Tone }
   | { type: "ringer"; on: boolean }
+  | { type: "mute"; on: boolean }
   | { type: "audio-path"; path: "none" | "handset" | "speaker" }
   | { type: "start-timer"; id: TimerId; ms: number }
   | { type: "cancel-timer"; id: TimerId }
@@ -186,6 +189,7 @@ export function initialState(config: PhoneConfig): PhoneState {
     mwi: { waiting: false, count: 0 },
     history: [],
     signedOut: false,
+    muted: false,
     lastActivity: 0,
     config,
   };

@@ -239,6 +239,7 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     history: s.history.slice(0, 20),
     locked: s.locked,
     signedOut: s.signedOut,
+    muted: s.muted,
     audioPath: s.audioPath,
     notice: s.notice,
   };

@@ -9,7 +9,8 @@ export interface Step {
 export function offHook(s: PhoneState, path: "handset" | "speaker"): Step {
   return {
     state: { ...s, mode: "dialtone", audioPath: path, dialled: "", notice: "", menu: null, ended: null },
-    effects: [{ type: "audio-path", path }, { type: "tone", tone: "dial" }, ...(path === "speaker" ? [{ type: "set-led", id: "SPEAKER", mode: "on" } as const] : [])],
+    // stutter dial tone tells of voicemail waiting (GR-506); plain dial tone otherwise
+    effects: [{ type: "audio-path", path }, { type: "tone", tone: s.mwi.waiting ? "stutter-dial" : "dial" }, ...(path === "speaker" ? [{ type: "set-led", id: "SPEAKER", mode: "on" } as const] : [])],
   };
 }
 
@@ -17,13 +18,15 @@ export function offHook(s: PhoneState, path: "handset" | "speaker"): Step {
 export function hangUpAll(s: PhoneState): Step {
   const effects: PhoneEffect[] = [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, { type: "audio-path", path: "none" }, { type: "set-led", id: "SPEAKER", mode: "off" }];
   for (const c of s.calls) effects.unshift(c.state === "incoming" ? { type: "reject-call", callId: c.id, code: 486 } : { type: "hangup-call", callId: c.id });
-  return { state: { ...s, mode: "idle", audioPath: "none", dialled: "", calls: [], ending: [...s.ending, ...s.calls], focus: null, transferFrom: null, notice: "", ended: null }, effects };
+  if (s.muted) effects.push({ type: "mute", on: false }, { type: "set-led", id: "MUTE", mode: "off" });
+  return { state: { ...s, muted: false, mode: "idle", audioPath: "none", dialled: "", calls: [], ending: [...s.ending, ...s.calls], focus: null, transferFrom: null, notice: "", ended: null }, effects };
 }
 
 export function toIdle(s: PhoneState): Step {
+  const unmute: PhoneEffect[] = s.muted ? [{ type: "mute", on: false }, { type: "set-led", id: "MUTE", mode: "off" }] : [];
   return {
-    state: { ...s, mode: "idle", audioPath: "none", dialled: "", ended: null, focus: null, transferFrom: null },
-    effects: [{ type: "cancel-timer", id: "ended" }, { type: "tone", tone: "none" }, { type: "audio-path", path: "none" }, { type: "set-led", id: "SPEAKER", mode: "off" }],
+    state: { ...s, mode: "idle", muted: false, audioPath: "none", dialled: "", ended: null, focus: null, transferFrom: null },
+    effects: [{ type: "cancel-timer", id: "ended" }, { type: "tone", tone: "none" }, { type: "audio-path", path: "none" }, { type: "set-led", id: "SPEAKER", mode: "off" }, ...unmute],
   };
 }
 

@@ -69,3 +69,40 @@ describe("call-progress tones", () => {
     assert.equal(rmsDbfs(off), -Infinity);
   });
 });
+
+describe("audio router", () => {
+  it("mutes the microphone: the call gets silence while muted, the voice again after", async () => {
+    const { ManualClock } = await import("../../../src/base/clock.js");
+    const { silentLogger } = await import("../../../src/base/log.js");
+    const { EmulatedAudioDevice } = await import("../../../src/hal/emul/audio-emul.js");
+    const { AudioRouter } = await import("../../../src/media/audio-router.js");
+    const clock = new ManualClock();
+    const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
+    const router = new AudioRouter({ handset }, clock, silentLogger());
+    router.setPath("handset");
+    const heard: number[] = [];
+    router.onMic((f) => heard.push(rmsDbfs(f)));
+    handset.injectTone({ hz: 1000, ms: 1000, dbfs: -10 });
+    clock.advance(100);
+    router.setMute(true);
+    clock.advance(100);
+    router.setMute(false);
+    clock.advance(100);
+    assert.ok(heard.length >= 14, `frames (${heard.length})`);
+    assert.ok(heard.slice(1, 4).every((d) => d > -20), "voice before");
+    assert.ok(heard.slice(6, 9).every((d) => d === -Infinity), "silence while muted");
+    assert.ok(heard.slice(-3).every((d) => d > -20), "voice after");
+    router.stop();
+  });
+
+  it("stutter dial tone: broken for two seconds, then steady", () => {
+    const t = new ToneSource("stutter-dial");
+    const first = t.next(800); // 0-100 ms: on
+    const gap = t.next(800); // 100-200 ms: off
+    t.next(8000 * 2);
+    const later = t.next(800);
+    assert.ok(rmsDbfs(first) > -30);
+    assert.equal(rmsDbfs(gap), -Infinity);
+    assert.ok(rmsDbfs(later) > -30);
+  });
+});

@@ -46,6 +46,7 @@ const SCREENS: Array<[string, PhoneState]> = [
   ["incoming", run([registered, incoming(1, "1003", "Carol Jones")])],
   ["incoming-anonymous", run([registered, incoming(1, "", "Anonymous")])],
   ["connected", up],
+  ["muted", run([key("MUTE")], up)],
   ["held", run([key("HOLD"), { type: "call-held", callId: 1, held: true }], up)],
   ["held-by-far-end", run([{ type: "call-remote-hold", callId: 1, held: true }], up)],
   ["call-waiting", run([incoming(2, "1003", "Carol")], up)],

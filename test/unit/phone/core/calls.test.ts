@@ -191,3 +191,21 @@ describe("phone core sign-out and directory", () => {
     assert.deepEqual(of(r.effects, "place-call"), [{ type: "place-call", callId: 1, target: "1234", emergency: false }]);
   });
 });
+
+describe("phone core mute and stutter dial tone", () => {
+  it("MUTE in a call mutes the microphone with its LED; the end of the call unmutes", () => {
+    const up = run([{ type: "hook", state: "off" }, ...keys("1003"), progress(1, "connected")]);
+    const m = run([key("MUTE")], up.state);
+    assert.equal(m.state.muted, true);
+    assert.deepEqual(of(m.effects, "mute"), [{ type: "mute", on: true }]);
+    assert.deepEqual(of(m.effects, "set-led"), [{ type: "set-led", id: "MUTE", mode: "on" }]);
+    const end = run([{ type: "hook", state: "on" }], m.state);
+    assert.equal(end.state.muted, false);
+    assert.deepEqual(of(end.effects, "mute"), [{ type: "mute", on: false }]);
+  });
+
+  it("gives stutter dial tone while voicemail waits", () => {
+    const r = run([{ type: "mwi", waiting: true, count: 1 }, { type: "hook", state: "off" }]);
+    assert.deepEqual(of(r.effects, "tone"), [{ type: "tone", tone: "stutter-dial" }]);
+  });
+});
