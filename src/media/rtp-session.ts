@@ -9,6 +9,8 @@ import type { AudioRouter } from "./audio-router.js";
 import { decodeG711, encodeG711, type G711Codec } from "./g711.js";
 import { buildRtp, dtmfPayload, DTMF_EVENTS, parseRtp } from "./rtp-packet.js";
 import { JitterBuffer, type JitterStats } from "./jitter-buffer.js";
+import { buildRtcp, parseRtcp, ReceiverStats, roundTripMs } from "./rtcp.js";
+import type { Timer } from "../base/clock.js";
 import { answerDirection, buildSdp, parseSdp, type Direction, type RemoteSdp } from "./sdp.js";
 
 export interface RtpSessionOptions {
@@ -20,11 +22,36 @@ export interface RtpSessionOptions {
   /** Codecs offered, in preference order. */
   codecs?: G711Codec[];
   dtmfPt?: number;
+  /** Mean RTCP report interval (ms; RFC 3550 §6.2 minimum 5 s; randomised 0.5-1.5x). */
+  rtcpIntervalMs?: number;
+}
+
+/** What RTCP tells about the call's network. */
+export interface RtcpStats {
+  sent: number;
+  received: number;
+  /** Round-trip time from the far end's last report about us (ms), or null before one came. */
+  rttMs: number | null;
+  /** The fraction of our packets the far end says it lost lately (0..1). */
+  remoteFractionLost: number | null;
+  /** The far end's interarrival jitter for our stream (ms). */
+  remoteJitterMs: number | null;
+  /** Our own view of the far end's stream: lost packets and jitter (ms). */
+  localLost: number;
+  localJitterMs: number;
 }
 
 export class RtpSession {
   private sock: dgram.Socket | undefined;
+  private rtcpSock: dgram.Socket | undefined;
   private port = 0;
+  private rtcpTimer: Timer | undefined;
+  private recv: ReceiverStats | undefined;
+  private sentPackets = 0;
+  private sentOctets = 0;
+  private sentSinceReport = false;
+  private readonly cname = `deskphone-${randomInt(1, 2 ** 31).toString(36)}@phone.invalid`;
+  private readonly rtcp: RtcpStats = { sent: 0, received: 0, rttMs: null, remoteFractionLost: null, remoteJitterMs: null, localLost: 0, localJitterMs: 0 };
   private readonly sessionId = randomInt(1, 2 ** 31);
   private version = 0;
   private remote: RemoteSdp | undefined;
@@ -49,20 +76,36 @@ export class RtpSession {
     private readonly o: RtpSessionOptions,
   ) {}
 
+  /** Binds RTP on an even port and RTCP on the next one (RFC 3550 §11). */
   private async bind(): Promise<void> {
     if (this.sock) return;
-    const sock = dgram.createSocket("udp4");
-    await new Promise<void>((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind({ address: this.o.localAddress(), port: 0 }, () => {
-        sock.off("error", reject);
-        resolve();
+    const open = (port: number): Promise<dgram.Socket | null> =>
+      new Promise((resolve) => {
+        const s = dgram.createSocket("udp4");
+        s.once("error", () => {
+          s.close();
+          resolve(null);
+        });
+        s.bind({ address: this.o.localAddress(), port }, () => resolve(s));
       });
-    });
-    sock.on("message", (b, rinfo) => this.receive(b, rinfo.address, rinfo.port));
-    sock.on("error", (e) => this.o.log.warn({ err: e.message, call: this.tag }, "RTP socket error"));
-    this.sock = sock;
-    this.port = sock.address().port;
+    for (let attempt = 0; attempt < 40 && !this.sock; attempt++) {
+      const even = 20000 + 2 * randomInt(0, 10000);
+      const rtp = await open(even);
+      if (!rtp) continue;
+      const rtcp = await open(even + 1);
+      if (!rtcp) {
+        rtp.close();
+        continue;
+      }
+      this.sock = rtp;
+      this.rtcpSock = rtcp;
+    }
+    if (!this.sock || !this.rtcpSock) throw new Error("no free RTP/RTCP port pair");
+    this.sock.on("message", (b, rinfo) => this.receive(b, rinfo.address, rinfo.port));
+    this.sock.on("error", (e) => this.o.log.warn({ err: e.message, call: this.tag }, "RTP socket error"));
+    this.rtcpSock.on("message", (b) => this.receiveRtcp(b));
+    this.rtcpSock.on("error", (e) => this.o.log.warn({ err: e.message, call: this.tag }, "RTCP socket error"));
+    this.port = this.sock.address().port;
   }
 
   private local(direction: Direction, codecs: G711Codec[], dtmfPt: number | null): string {
@@ -102,6 +145,7 @@ export class RtpSession {
     this.unsubMic?.();
     this.unsubMic = undefined;
     if (this.sending()) this.unsubMic = this.o.router.onMic((frame) => this.sendAudio(frame));
+    if (r.port !== 0) this.armRtcp();
     // the far end is heard unless we hold (sendonly/inactive on our side)
     const hearing = !this.closed && (this.localDirection === "sendrecv" || this.localDirection === "recvonly");
     if (hearing && !this.unsubSource) this.unsubSource = this.o.router.addSource(() => this.jitter.pull());
@@ -130,6 +174,9 @@ export class RtpSession {
     this.seq = (this.seq + 1) & 0xffff;
     this.sock.send(pkt, r.port, r.address);
     this.stats.sent++;
+    this.sentPackets++;
+    this.sentOctets += payload.length;
+    this.sentSinceReport = true;
   }
 
   private sendAudio(frame: Int16Array): void {
@@ -141,12 +188,18 @@ export class RtpSession {
   }
 
   private receive(b: Buffer, _from: string, _port: number): void {
+    if (b.length >= 2 && b[1] >= 200 && b[1] <= 204) {
+      this.receiveRtcp(b); // RTCP multiplexed on the RTP port (RFC 5761)
+      return;
+    }
     const p = parseRtp(b);
     if (!p) {
       this.stats.badPackets++;
       return;
     }
     this.stats.received++;
+    if (!this.recv || this.recv.ssrc !== p.ssrc) this.recv = new ReceiverStats(p.ssrc, 8000);
+    this.recv.packet(p.sequence, p.timestamp, this.o.clock.now());
     if (!this.codec || p.payloadType !== this.codec.pt) return;
     const local = this.localDirection;
     if (local === "sendonly" || local === "inactive") return; // we hold: the far end is not heard
@@ -156,6 +209,48 @@ export class RtpSession {
       this.remoteSsrc = p.ssrc;
     }
     this.jitter.push(p.timestamp, decodeG711(this.codec.codec, p.payload));
+  }
+
+  private receiveRtcp(b: Buffer): void {
+    for (const r of parseRtcp(b)) {
+      this.rtcp.received++;
+      if (r.sender && this.recv && r.ssrc === this.recv.ssrc) this.recv.senderReport(r.sender.ntpMs, this.o.clock.now());
+      for (const blk of r.reports) {
+        if (blk.ssrc !== this.ssrc) continue;
+        this.rtcp.rttMs = roundTripMs(blk, this.o.clock.wallNow());
+        this.rtcp.remoteFractionLost = blk.fractionLost;
+        this.rtcp.remoteJitterMs = blk.jitter / 8;
+      }
+    }
+  }
+
+  /** Sends an SR (we sent since the last one) or an RR, with our report on the far end's stream. */
+  private sendRtcp(): void {
+    const r = this.remote;
+    if (!this.rtcpSock || !r || r.port === 0 || this.closed) return;
+    const blocks = this.recv ? [this.recv.report(this.o.clock.now())] : [];
+    const sender = this.sentSinceReport ? { ntpMs: this.o.clock.wallNow(), rtpTimestamp: this.ts, packets: this.sentPackets, octets: this.sentOctets } : undefined;
+    this.sentSinceReport = false;
+    const pkt = buildRtcp(this.ssrc, this.cname, blocks, sender);
+    (r.rtcpMux ? this.sock : this.rtcpSock)?.send(pkt, r.rtcpPort, r.address);
+    this.rtcp.sent++;
+  }
+
+  private armRtcp(): void {
+    if (this.rtcpTimer || this.closed) return;
+    const mean = this.o.rtcpIntervalMs ?? 5000;
+    const next = (): void => {
+      this.rtcpTimer = this.o.clock.setTimeout(() => {
+        this.sendRtcp();
+        next();
+      }, mean * (0.5 + Math.random()));
+    };
+    next();
+  }
+
+  /** RTCP's picture of the call's network. */
+  rtcpStats(): RtcpStats {
+    return { ...this.rtcp, localLost: this.recv?.lost() ?? 0, localJitterMs: (this.recv?.jitter ?? 0) / 8 };
   }
 
   sendDtmf(digit: string, durationMs: number): boolean {
@@ -191,6 +286,9 @@ export class RtpSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.rtcpTimer?.cancel();
+    this.rtcpSock?.close();
+    this.rtcpSock = undefined;
     this.unsubSource?.();
     this.unsubMic?.();
     this.sock?.close();

@@ -24,6 +24,10 @@ export interface RemoteSdp {
   codecs: Array<{ pt: number; codec: G711Codec }>;
   dtmfPt: number | null;
   direction: Direction;
+  /** Where the far end wants RTCP: its a=rtcp port, else RTP port + 1. */
+  rtcpPort: number;
+  /** The far end multiplexes RTCP on the RTP port (RFC 5761 a=rtcp-mux). */
+  rtcpMux: boolean;
 }
 
 const STATIC: Record<G711Codec, number> = { PCMU: 0, PCMA: 8 };
@@ -72,7 +76,8 @@ export function parseSdp(text: string): RemoteSdp {
     else if (n === "TELEPHONE-EVENT/8000" && dtmfPt === null) dtmfPt = pt;
   }
   const dir = (m.direction ?? s.direction ?? "sendrecv") as Direction;
-  return { address, port: m.port, codecs, dtmfPt, direction: m.port === 0 ? "inactive" : dir };
+  const rtcpMux = m.rtcpMux !== undefined;
+  return { address, port: m.port, codecs, dtmfPt, direction: m.port === 0 ? "inactive" : dir, rtcpMux, rtcpPort: rtcpMux ? m.port : (m.rtcp?.port ?? m.port + 1) };
 }
 
 /** The direction we answer with, given the offer's and whether we hold (RFC 3264 §6.1). */

@@ -54,10 +54,39 @@ describe("RTP session through a lossy, jittery network", function () {
       assert.ok(Math.abs(dominantHz(last, rate) - 1000) < 20, `the tone survives (${dominantHz(last, rate)} Hz)`);
       assert.ok(rmsDbfs(last) > -20, `at its level (${rmsDbfs(last)} dBFS)`);
       assert.ok(fromPhone >= 50, `the phone's microphone went out as RTP (${fromPhone} packets)`);
+      assert.equal(session.rtcpStats().localLost, lost, "RTCP's count of lost packets");
     } finally {
       session.close();
       router.stop();
       peer.close();
+    }
+  });
+
+  it("two sessions exchange RTCP sender and receiver reports: each learns the round-trip time and the loss", async () => {
+    const clock = createSystemClock();
+    const make = (name: string): { router: AudioRouter; session: RtpSession } => {
+      const dev = new EmulatedAudioDevice({ name, clock, capture: true, playback: true, bufferMs: 80 });
+      const router = new AudioRouter({ handset: dev }, clock, silentLogger());
+      router.setPath("handset");
+      return { router, session: new RtpSession(name, { clock, log: silentLogger(), router, localAddress: () => "127.0.0.1", rtcpIntervalMs: 200 }) };
+    };
+    const a = make("a");
+    const b = make("b");
+    try {
+      await a.session.setAnswer(await b.session.acceptOffer(await a.session.createOffer({ hold: false }), { hold: false }));
+      await clock.sleep(1200);
+      for (const [who, s] of [["a", a.session], ["b", b.session]] as const) {
+        const r = s.rtcpStats();
+        assert.ok(r.sent >= 2 && r.received >= 2, `${who} sent ${r.sent}, received ${r.received} reports`);
+        assert.ok(r.rttMs !== null && r.rttMs >= 0 && r.rttMs < 50, `${who}: round trip ${r.rttMs} ms on loopback`);
+        assert.equal(r.remoteFractionLost, 0);
+        assert.equal(r.localLost, 0);
+      }
+    } finally {
+      for (const x of [a, b]) {
+        x.session.close();
+        x.router.stop();
+      }
     }
   });
 });
