@@ -69,7 +69,9 @@ export class RtpSession {
   private closed = false;
   remoteDirection: Direction = "sendrecv";
   /** Packets and bytes, for tests and the status page. */
-  readonly stats = { sent: 0, received: 0, dtmfSent: 0, badPackets: 0 };
+  readonly stats = { sent: 0, received: 0, dtmfSent: 0, dtmfReceived: 0, badPackets: 0 };
+  private lastDtmfTs: number | null = null;
+  private readonly dtmfListeners = new Set<(digit: string) => void>();
 
   constructor(
     readonly tag: string,
@@ -200,6 +202,10 @@ export class RtpSession {
     this.stats.received++;
     if (!this.recv || this.recv.ssrc !== p.ssrc) this.recv = new ReceiverStats(p.ssrc, 8000);
     this.recv.packet(p.sequence, p.timestamp, this.o.clock.now());
+    if (this.dtmfPt !== null && p.payloadType === this.dtmfPt) {
+      this.receiveDtmf(p.timestamp, p.payload);
+      return;
+    }
     if (!this.codec || p.payloadType !== this.codec.pt) return;
     const local = this.localDirection;
     if (local === "sendonly" || local === "inactive") return; // we hold: the far end is not heard
@@ -209,6 +215,22 @@ export class RtpSession {
       this.remoteSsrc = p.ssrc;
     }
     this.jitter.push(p.timestamp, decodeG711(this.codec.codec, p.payload));
+  }
+
+  /** RFC 4733 receive: one digit per event (its RTP timestamp), reported on its first packet; end retransmits ignored. */
+  private receiveDtmf(timestamp: number, payload: Uint8Array): void {
+    if (payload.length < 4 || timestamp === this.lastDtmfTs) return;
+    this.lastDtmfTs = timestamp;
+    const digit = Object.keys(DTMF_EVENTS).find((k) => DTMF_EVENTS[k] === payload[0]);
+    if (!digit) return;
+    this.stats.dtmfReceived++;
+    for (const cb of this.dtmfListeners) cb(digit);
+  }
+
+  /** Digits the far end sends as telephone-events. */
+  onDtmf(cb: (digit: string) => void): () => void {
+    this.dtmfListeners.add(cb);
+    return () => this.dtmfListeners.delete(cb);
   }
 
   private receiveRtcp(b: Buffer): void {

@@ -62,7 +62,7 @@ describe("RTP session through a lossy, jittery network", function () {
     }
   });
 
-  it("two sessions exchange RTCP sender and receiver reports: each learns the round-trip time and the loss", async () => {
+  it("two sessions exchange DTMF (RFC 4733) and RTCP sender and receiver reports: each learns the round-trip time and the loss", async () => {
     const clock = createSystemClock();
     const make = (name: string): { router: AudioRouter; session: RtpSession } => {
       const dev = new EmulatedAudioDevice({ name, clock, capture: true, playback: true, bufferMs: 80 });
@@ -74,7 +74,13 @@ describe("RTP session through a lossy, jittery network", function () {
     const b = make("b");
     try {
       await a.session.setAnswer(await b.session.acceptOffer(await a.session.createOffer({ hold: false }), { hold: false }));
-      await clock.sleep(1200);
+      const digits: string[] = [];
+      b.session.onDtmf((d) => digits.push(d));
+      assert.equal(a.session.sendDtmf("7", 100), true);
+      await clock.sleep(300);
+      assert.equal(a.session.sendDtmf("#", 100), true);
+      await clock.sleep(900);
+      assert.deepEqual(digits, ["7", "#"], "RFC 4733 digits received once each (the end packet is sent three times)");
       for (const [who, s] of [["a", a.session], ["b", b.session]] as const) {
         const r = s.rtcpStats();
         assert.ok(r.sent >= 2 && r.received >= 2, `${who} sent ${r.sent}, received ${r.received} reports`);
