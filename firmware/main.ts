@@ -190,6 +190,14 @@ async function main(argv: string[]): Promise<number> {
     phone.stop();
     media.stop();
   });
+  // every 5 s each call's media estimates how it sounds; the core shows a warning when it is poor
+  const quality = clock.setInterval(() => {
+    for (const m of media.sessions) {
+      const id = /^call-(\d+)$/.exec(m.tag)?.[1];
+      if (id && phone.state.calls.some((c) => c.id === Number(id) && c.state === "connected")) phone.dispatch({ type: "call-quality", callId: Number(id), mos: m.quality().mos });
+    }
+  }, 5000);
+  life.started("call quality", () => quality.cancel());
   if (account && bundle) {
     const acct: SipAccount = { ...account, hideCallerId: bundle.features?.hideCallerId ?? false, ...(bundle.trustedCAs ? { caCerts: bundle.trustedCAs } : {}) };
     const t = bundle.sip ?? {};

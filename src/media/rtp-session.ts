@@ -10,6 +10,7 @@ import { decodeG711, encodeG711, type G711Codec } from "./g711.js";
 import { buildRtp, dtmfPayload, DTMF_EVENTS, parseRtp } from "./rtp-packet.js";
 import { JitterBuffer, type JitterStats } from "./jitter-buffer.js";
 import { buildRtcp, parseRtcp, ReceiverStats, roundTripMs } from "./rtcp.js";
+import { mosFromR, rFactor } from "./e-model.js";
 import type { Timer } from "../base/clock.js";
 import { answerDirection, buildSdp, parseSdp, type Direction, type RemoteSdp } from "./sdp.js";
 
@@ -268,6 +269,24 @@ export class RtpSession {
       }, mean * (0.5 + Math.random()));
     };
     next();
+  }
+
+  private qualityMark = { lost: 0, received: 0 };
+
+  /**
+   * Call quality since the last call (the E-model's MOS): loss is the worse of what we saw since then and what the far
+   * end last reported; delay is half the round trip plus the jitter buffer and one packet.
+   */
+  quality(): { mos: number; lossPercent: number; delayMs: number } {
+    const lost = this.recv?.lost() ?? 0;
+    const received = this.stats.received;
+    const dl = Math.max(0, lost - this.qualityMark.lost);
+    const dr = Math.max(0, received - this.qualityMark.received);
+    this.qualityMark = { lost, received };
+    const localPct = dl + dr > 0 ? (100 * dl) / (dl + dr) : 0;
+    const lossPercent = Math.max(localPct, 100 * (this.rtcp.remoteFractionLost ?? 0));
+    const delayMs = (this.rtcp.rttMs ?? 0) / 2 + this.jitter.stats().targetMs + 20;
+    return { mos: mosFromR(rFactor({ oneWayDelayMs: delayMs, lossPercent })), lossPercent, delayMs };
   }
 
   /** RTCP's picture of the call's network. */

@@ -3,6 +3,10 @@ import type { Call, HistoryEntry, PhoneState } from "../phone/core/phone-state.j
 import { MENUS, MENU_TITLES } from "../phone/core/menus.js";
 import type { Screen, StatusIcon } from "./screen.js";
 
+/** Below this MOS the call screen warns of a poor network (the media's E-model estimate; G.107 puts "many users
+ * dissatisfied" at R 60-70, MOS 3.1-3.6). */
+export const POOR_MOS = 3.6;
+
 export interface ViewContext {
   /** The wall clock as "HH:MM". */
   clock: string;
@@ -51,7 +55,8 @@ function callScreen(s: PhoneState, base: { title: string; clock: string; icons: 
   const focus = s.calls.find((c) => c.id === s.focus);
   if (!focus) return { ...base, body: [s.notice], softkeys: ["", "", "", "End"] };
   const other = s.calls.find((c) => c.id !== focus.id);
-  const second = focus.emergency ? "Stay on the line" : s.muted ? "Microphone muted" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
+  const poor = focus.state === "connected" && focus.mos !== undefined && focus.mos < POOR_MOS;
+  const second = focus.emergency ? "Stay on the line" : s.muted ? "Microphone muted" : poor ? "Poor network quality" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
   const otherLine = other ? (other.state === "incoming" ? `Waiting: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
   // the other call comes before anything else: on a 4-row LCD only two body lines show
   const body = [callLine(focus, now), otherLine || s.notice || second, otherLine ? s.notice || second : ""].filter((l, i) => i === 0 || l);

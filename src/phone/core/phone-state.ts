@@ -29,6 +29,8 @@ export interface Call {
   number: string;
   /** Monotonic ms when the call began (placed or arrived). */
   startedAt: number;
+  /** The media's estimate of how the call sounds (E-model MOS, 1-4.5), once measured. */
+  mos?: number;
 }
 
 export type HistoryKind = "placed" | "received" | "missed";
@@ -133,6 +135,8 @@ export type PhoneEvent =
   | { type: "call-progress"; callId: number; state: "ringing" | "early" | "connected"; at: number }
   | { type: "call-remote-hold"; callId: number; held: boolean }
   | { type: "call-held"; callId: number; held: boolean }
+  /** The media's quality estimate for a call (E-model MOS). */
+  | { type: "call-quality"; callId: number; mos: number }
   | { type: "call-ended"; callId: number; reason: CallEndReason; code?: number; at: number; wallAt: number }
   /** The far end transferred call `callId` to `number`: the SIP layer is calling it as `newCallId`. */
   | { type: "call-referred"; callId: number; newCallId: number; remote: { uri: string }; number: string; at: number }

@@ -177,6 +177,8 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
       return remoteHold(s, ev.callId, ev.held);
     case "call-held":
       return heldChanged(s, ev.callId, ev.held);
+    case "call-quality":
+      return s.calls.some((c) => c.id === ev.callId) ? { state: { ...s, calls: s.calls.map((c) => (c.id === ev.callId ? { ...c, mos: Math.round(ev.mos * 10) / 10 } : c)) }, effects: [] } : { state: s, effects: [] };
     case "call-ended":
       return callEnded(s, ev);
     case "call-referred":
@@ -232,6 +234,7 @@ export function summarize(s: PhoneState): Record<string, unknown> {
       emergency: c.emergency,
       remoteHold: c.remoteHold,
       focused: c.id === s.focus,
+      ...(c.mos !== undefined ? { mos: c.mos } : {}),
     })),
     dnd: s.dnd,
     forward: s.config.forward ?? null,

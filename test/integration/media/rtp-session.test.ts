@@ -55,6 +55,9 @@ describe("RTP session through a lossy, jittery network", function () {
       assert.ok(rmsDbfs(last) > -20, `at its level (${rmsDbfs(last)} dBFS)`);
       assert.ok(fromPhone >= 50, `the phone's microphone went out as RTP (${fromPhone} packets)`);
       assert.equal(session.rtcpStats().localLost, lost, "RTCP's count of lost packets");
+      const q = session.quality();
+      assert.ok(Math.abs(q.lossPercent - 5) < 1, `loss seen ${q.lossPercent}%`);
+      assert.ok(q.mos > 3.6 && q.mos < 4.1, `5% loss with concealment still rates fair (MOS ${q.mos.toFixed(2)})`);
     } finally {
       session.close();
       router.stop();

@@ -108,3 +108,15 @@ describe("audio router", () => {
     assert.ok(rmsDbfs(later) > -30);
   });
 });
+
+describe("E-model (ITU-T G.107) call quality", () => {
+  it("rates G.711 with PLC: clean and quick ~4.4; 5% loss ~3.9; 200 ms and 10% loss poor", async () => {
+    const { mosFromR, rFactor } = await import("../../../src/media/e-model.js");
+    const mos = (oneWayDelayMs: number, lossPercent: number): number => mosFromR(rFactor({ oneWayDelayMs, lossPercent }));
+    assert.ok(Math.abs(mos(0, 0) - 4.41) < 0.02, `${mos(0, 0)}`);
+    assert.ok(Math.abs(mos(60, 5) - 3.82) < 0.1, `${mos(60, 5)}`);
+    assert.ok(mos(200, 10) < 3.6, `${mos(200, 10)}`);
+    assert.equal(mosFromR(-5), 1);
+    assert.equal(mosFromR(120), 4.5);
+  });
+});
