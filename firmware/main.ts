@@ -156,6 +156,12 @@ async function main(argv: string[]): Promise<number> {
     saveHistory: (h) => {
       historySaved = historySaved.then(() => writeFileAtomic(historyFile, JSON.stringify(h))).catch((e: Error) => log.warn({ err: e.message }, "cannot save the call history"));
     },
+    volume: (p, percent) => {
+      // the board names the mixer control for each path; the simulated mixer is keyed by the path itself
+      const named = board.audio.mixer.driver === "alsa" ? board.audio.mixer.controls[p] : undefined;
+      const control = [named, p].find((c) => c !== undefined && devices.mixer.controls.includes(c));
+      if (control) devices.mixer.setVolume(control, percent).catch((e: Error) => log.warn({ err: e.message, control }, "cannot set the volume"));
+    },
     account: {
       signOut: () => sip?.signOut(),
       signIn: () => sip?.signIn(),

@@ -202,6 +202,8 @@ export class SimTarget implements ControlTarget {
       locked: false,
       hook: this.o.hook.state(),
       keysDown: [...this.o.keypad.down()],
+      // the emulated mixer as the audio hardware was set (volume and mute per control)
+      mixer: this.sim.mixerEmul.state(),
       ...(this.o.phoneState?.() ?? {}),
     };
   }

@@ -27,6 +27,8 @@ export interface PhoneShellPorts {
   audio?: ShellAudio;
   /** Keeps the call history (atomically) when it changes. */
   saveHistory?: (h: HistoryEntry[]) => void;
+  /** Sets a path's volume (the board's mixer control for it). */
+  volume?: (path: "handset" | "speaker" | "ringer", percent: number) => void;
   /** The line's registration: signed out by the user, or back in. */
   account?: Pick<SipPhone, "signOut" | "signIn">;
 }
@@ -159,6 +161,9 @@ export class PhoneShell {
         break;
       case "mute":
         audio?.setMute(e.on);
+        break;
+      case "volume":
+        this.ports.volume?.(e.path, e.percent);
         break;
       case "history-changed":
         this.ports.saveHistory?.(e.history);

@@ -112,6 +112,8 @@ export interface PhoneState {
   /** Voicemail waiting (RFC 3842 message-summary). */
   mwi: { waiting: boolean; count: number };
   history: HistoryEntry[];
+  /** Volume per audio path, percent (VOL_UP/VOL_DOWN change the path in use; the ringer's when idle or ringing). */
+  volume: Record<"handset" | "speaker" | "ringer", number>;
   /** The microphone is muted (MUTE key, in a call; cleared when the last call ends). */
   muted: boolean;
   /** The user signed out (Settings > Sign out): the line is not registered until they sign in again. Emergency
@@ -152,6 +154,7 @@ export type PhoneEffect =
   | { type: "tone"; tone: Tone }
   | { type: "ringer"; on: boolean }
   | { type: "mute"; on: boolean }
+  | { type: "volume"; path: "handset" | "speaker" | "ringer"; percent: number }
   | { type: "audio-path"; path: "none" | "handset" | "speaker" }
   | { type: "start-timer"; id: TimerId; ms: number }
   | { type: "cancel-timer"; id: TimerId }
@@ -194,6 +197,7 @@ export function initialState(config: PhoneConfig): PhoneState {
     history: [],
     signedOut: false,
     muted: false,
+    volume: { handset: 60, speaker: 60, ringer: 60 },
     lastActivity: 0,
     config,
   };

@@ -157,6 +157,14 @@ function dialKey(s: PhoneState, k: string, at: number): Step {
   return { state: s, effects: [] };
 }
 
+/** VOL_UP/VOL_DOWN: the earpiece or speaker in use; the ringer when nothing is off hook (idle, ringing). */
+function volumeKey(s: PhoneState, step: number): Step {
+  const path = s.audioPath === "none" ? "ringer" : s.audioPath;
+  const percent = Math.max(0, Math.min(100, s.volume[path] + step));
+  const name = path === "ringer" ? "Ringer" : path === "handset" ? "Handset" : "Speaker";
+  return { state: { ...s, volume: { ...s.volume, [path]: percent }, notice: `${name} volume ${percent}%` }, effects: [{ type: "volume", path, percent }] };
+}
+
 export function reduce(s: PhoneState, ev: PhoneEvent): Step {
   switch (ev.type) {
     case "hook":
@@ -193,6 +201,7 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
       if (!ev.down || ev.long) return { state: s, effects: [] };
       const at = ev.at ?? 0;
       const k = ev.key;
+      if (k === "VOL_UP" || k === "VOL_DOWN") return touched(s, ev.at, volumeKey(s, k === "VOL_UP" ? 10 : -10));
       switch (s.mode) {
         case "idle":
           return touched(s, ev.at, idleKey(s, k, at));

@@ -23,5 +23,9 @@ describe("call-progress tones on the simulated handset", function () {
     const reorder = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "handset", ms: 300 });
     assert.ok([480, 620].some((f) => Math.abs(reorder.dominant_hz - f) < 15), `reorder at ${reorder.dominant_hz} Hz`);
     await phone.cmd("set_hook", { state: "on" });
+    await phone.keys("VOL_DOWN");
+    assert.match(await phone.screen(), /Ringer volume 50%/);
+    const mixer = ((await phone.state()) as unknown as { mixer: Record<string, { volume: number }> }).mixer;
+    assert.equal(mixer.ringer.volume, 50, "the ringer's mixer control follows");
   });
 });

@@ -47,6 +47,7 @@ const SCREENS: Array<[string, PhoneState]> = [
   ["incoming-anonymous", run([registered, incoming(1, "", "Anonymous")])],
   ["connected", up],
   ["muted", run([key("MUTE")], up)],
+  ["volume", run([key("VOL_UP")], up)],
   ["poor-network", run([{ type: "call-quality", callId: 1, mos: 2.9 }], up)],
   ["held", run([key("HOLD"), { type: "call-held", callId: 1, held: true }], up)],
   ["held-by-far-end", run([{ type: "call-remote-hold", callId: 1, held: true }], up)],

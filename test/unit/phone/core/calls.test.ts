@@ -209,3 +209,14 @@ describe("phone core mute and stutter dial tone", () => {
     assert.deepEqual(of(r.effects, "tone"), [{ type: "tone", tone: "stutter-dial" }]);
   });
 });
+
+describe("phone core volume", () => {
+  it("VOL_UP/VOL_DOWN set the ringer's volume when idle and the path in use in a call, in 10% steps, 0-100", () => {
+    const idle = run([key("VOL_UP")]);
+    assert.deepEqual(of(idle.effects, "volume"), [{ type: "volume", path: "ringer", percent: 70 }]);
+    assert.equal(idle.state.notice, "Ringer volume 70%");
+    const up = run([{ type: "hook", state: "off" }, ...keys("1003"), progress(1, "connected"), ...Array.from({ length: 6 }, () => key("VOL_UP"))]);
+    assert.deepEqual(of(up.effects, "volume").at(-1), { type: "volume", path: "handset", percent: 100 });
+    assert.equal(up.state.volume.speaker, 60, "the speaker keeps its own volume");
+  });
+});
