@@ -13,6 +13,8 @@ export type AudioRole = "handset" | "speaker" | "headset" | "ringer";
 
 export const CALL_FORMAT: AudioFormat = { rate: 8000, periodMs: 20 };
 const FRAME = (CALL_FORMAT.rate * CALL_FORMAT.periodMs) / 1000;
+/** Sidetone level on the handset: about -18 dB. */
+const SIDETONE_GAIN = 0.125;
 
 export class AudioRouter {
   private path: AudioPathName = "none";
@@ -109,6 +111,8 @@ export class AudioRouter {
       return;
     }
     if (!parts.length) return;
+    // sidetone: in a call on the handset you hear yourself a little (about -18 dB), as on any wired phone
+    if (this.path === "handset" && !this.muted) parts.push(frame.map((v) => Math.round(v * SIDETONE_GAIN)));
     if (parts.length === 1) {
       this.playback.write(parts[0]);
       return;

@@ -120,3 +120,30 @@ describe("E-model (ITU-T G.107) call quality", () => {
     assert.equal(mosFromR(120), 4.5);
   });
 });
+
+describe("audio router sidetone", () => {
+  it("in a call on the handset, the user hears the far end and, about 18 dB down, themselves; muted, only the far end", async () => {
+    const { ManualClock } = await import("../../../src/base/clock.js");
+    const { silentLogger } = await import("../../../src/base/log.js");
+    const { EmulatedAudioDevice } = await import("../../../src/hal/emul/audio-emul.js");
+    const { AudioRouter } = await import("../../../src/media/audio-router.js");
+    const clock = new ManualClock();
+    const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
+    const router = new AudioRouter({ handset }, clock, silentLogger());
+    router.setPath("handset");
+    router.addSource(() => new Int16Array(160)); // a call whose far end is silent
+    handset.injectTone({ hz: 700, ms: 2000, dbfs: -10 });
+    clock.advance(600);
+    const heard = handset.captured();
+    const rate = handset.playedRate();
+    const tail = heard.subarray(heard.length - rate / 4);
+    assert.ok(Math.abs(dominantHz(tail, rate) - 700) < 20, `own voice heard (${dominantHz(tail, rate)} Hz)`);
+    assert.ok(Math.abs(rmsDbfs(tail) - -28) < 2, `at about -18 dB (${rmsDbfs(tail)} dBFS for a -10 dBFS voice)`);
+    handset.clearCaptured();
+    router.setMute(true);
+    clock.advance(300);
+    const muted = handset.captured();
+    assert.equal(rmsDbfs(muted.subarray(muted.length - rate / 10)), -Infinity);
+    router.stop();
+  });
+});
