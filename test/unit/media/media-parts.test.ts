@@ -1,10 +1,25 @@
-// The media engine's pure parts: G.711 both laws, RTP headers, SDP offer/answer and hold directions, tones.
+// The media engine's parts without a network: G.711 both laws, RTP headers, SDP, tones, the audio router (mute,
+// sidetone), the E-model.
 import assert from "node:assert/strict";
 import { alawToLinear, decodeG711, encodeG711, linearToAlaw, linearToUlaw, ulawToLinear } from "../../../src/media/g711.js";
 import { buildRtp, dtmfPayload, parseRtp } from "../../../src/media/rtp-packet.js";
 import { answerDirection, buildSdp, parseSdp } from "../../../src/media/sdp.js";
 import { ToneSource } from "../../../src/media/tones.js";
 import { dominantHz, rmsDbfs, toneS16 } from "../../../src/hal/emul/pcm-analysis.js";
+import { ManualClock } from "../../../src/base/clock.js";
+import { silentLogger } from "../../../src/base/log.js";
+import { EmulatedAudioDevice } from "../../../src/hal/emul/audio-emul.js";
+import { AudioRouter } from "../../../src/media/audio-router.js";
+import { mosFromR, rFactor } from "../../../src/media/e-model.js";
+
+/** An audio router on an emulated handset, on the handset path, with a manual clock. */
+function handsetRouter(): { clock: ManualClock; handset: EmulatedAudioDevice; router: AudioRouter } {
+  const clock = new ManualClock();
+  const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
+  const router = new AudioRouter({ handset }, clock, silentLogger());
+  router.setPath("handset");
+  return { clock, handset, router };
+}
 
 describe("G.711", () => {
   it("round-trips every code word of both laws (the encoder inverts the decoder)", () => {
@@ -74,14 +89,7 @@ describe("call-progress tones", () => {
 
 describe("audio router", () => {
   it("mutes the microphone: the call gets silence while muted, the voice again after", async () => {
-    const { ManualClock } = await import("../../../src/base/clock.js");
-    const { silentLogger } = await import("../../../src/base/log.js");
-    const { EmulatedAudioDevice } = await import("../../../src/hal/emul/audio-emul.js");
-    const { AudioRouter } = await import("../../../src/media/audio-router.js");
-    const clock = new ManualClock();
-    const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
-    const router = new AudioRouter({ handset }, clock, silentLogger());
-    router.setPath("handset");
+    const { clock, handset, router } = handsetRouter();
     const heard: number[] = [];
     router.onMic((f) => heard.push(rmsDbfs(f)));
     handset.injectTone({ hz: 1000, ms: 1000, dbfs: -10 });
@@ -111,7 +119,6 @@ describe("audio router", () => {
 
 describe("E-model (ITU-T G.107) call quality", () => {
   it("rates G.711 with PLC: clean and quick ~4.4; 5% loss ~3.9; 200 ms and 10% loss poor", async () => {
-    const { mosFromR, rFactor } = await import("../../../src/media/e-model.js");
     const mos = (oneWayDelayMs: number, lossPercent: number): number => mosFromR(rFactor({ oneWayDelayMs, lossPercent }));
     assert.ok(Math.abs(mos(0, 0) - 4.41) < 0.02, `${mos(0, 0)}`);
     assert.ok(Math.abs(mos(60, 5) - 3.82) < 0.1, `${mos(60, 5)}`);
@@ -123,14 +130,7 @@ describe("E-model (ITU-T G.107) call quality", () => {
 
 describe("audio router sidetone", () => {
   it("in a call on the handset, the user hears the far end and, about 18 dB down, themselves; muted, only the far end", async () => {
-    const { ManualClock } = await import("../../../src/base/clock.js");
-    const { silentLogger } = await import("../../../src/base/log.js");
-    const { EmulatedAudioDevice } = await import("../../../src/hal/emul/audio-emul.js");
-    const { AudioRouter } = await import("../../../src/media/audio-router.js");
-    const clock = new ManualClock();
-    const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
-    const router = new AudioRouter({ handset }, clock, silentLogger());
-    router.setPath("handset");
+    const { clock, handset, router } = handsetRouter();
     router.addSource(() => new Int16Array(160)); // a call whose far end is silent
     handset.injectTone({ hz: 700, ms: 2000, dbfs: -10 });
     clock.advance(600);
