@@ -143,9 +143,10 @@ async function main(argv: string[]): Promise<number> {
   life.started("devices", () => devices.close());
 
   // audio and SIP, when the config has an account
-  const router = new AudioRouter(devices.audio, clock, log);
+  // the pipeline runs at the board's rate: 16 kHz boards get wideband (G.722) calls end to end
+  const router = new AudioRouter(devices.audio, clock, log, { rate: board.audio.rate });
   let localAddress = "127.0.0.1";
-  const media = new MediaEngine({ clock, log, router, localAddress: () => localAddress });
+  const media = new MediaEngine({ clock, log, router, localAddress: () => localAddress, ...(bundle?.media?.codecs ? { codecs: bundle.media.codecs } : {}), ...(bundle?.media?.srtp ? { srtp: bundle.media.srtp } : {}) });
   const historyFile = path.join(dataDir, "history.json");
   // saves run one after another; stopping waits for the last one (a call ended just before SIGTERM is kept)
   let historySaved: Promise<void> = Promise.resolve();
@@ -237,6 +238,7 @@ async function main(argv: string[]): Promise<number> {
         provisioned: Boolean(account),
         extension: account?.user ?? null,
         lines: account ? [{ id: 1, extension: account.user, name: account.displayName ?? null, registration: phone.state.registration.state }] : [],
+        media: [...media.sessions].map((m) => m.mediaStats()),
       }),
     });
     let lastCalls = "";

@@ -28,14 +28,19 @@ export function createSystemClock(): Clock {
     setInterval(fn, ms) {
       let h: ReturnType<typeof realSetTimeout>;
       let live = true;
-      // Chained timeouts instead of setInterval so a slow callback never queues a burst.
+      // Chained timeouts aimed at start + k*ms, so the period holds on average (a timer firing a little late does not
+      // push every later one back: an audio device paced by this keeps its 50 frames a second, like a sound card's
+      // crystal). A callback more than a period late does not queue a burst: the schedule restarts from now.
+      let due = monotonicNowMs() + ms;
       const tick = (): void => {
         if (!live) return;
         h = realSetTimeout(() => {
           if (!live) return;
           fn();
+          const now = monotonicNowMs();
+          due = now - due > ms ? now + ms : due + ms;
           tick();
-        }, ms);
+        }, Math.max(0, due - monotonicNowMs()));
       };
       tick();
       return {

@@ -18,6 +18,12 @@ export interface FarPhoneOptions {
   registrar: { port: number; transport: "udp" | "tcp" | "tls" };
   answer: "auto" | "manual";
   toneHz?: number;
+  /** Codecs baresip offers and accepts, in order (default PCMU, PCMA); "G722" makes it a wideband phone. */
+  codecs?: Array<"PCMU" | "PCMA" | "G722">;
+  /** SRTP with SDES keys, mandatory ("srtp-mand": no plain RTP), or off (default). */
+  mediaenc?: "srtp-mand";
+  /** The first port of baresip's RTP/RTCP pair (else any), so a test can point a relay at it. */
+  rtpPort?: number;
   caFile?: string;
   lifetimeS?: number;
   clock?: Clock;
@@ -54,7 +60,9 @@ export class FarPhone {
     const sipPort = await freePort();
     const ctrlPort = await freePort();
     const wav = path.join(dir, "tone.wav");
-    await run("sox", ["-n", "-r", "8000", "-c", "1", "-b", "16", wav, "synth", "120", "sine", String(o.toneHz ?? 1000), "vol", "0.3"]);
+    // the tone at the codec's rate: 16 kHz when baresip may talk G.722 (so a tone above 4 kHz can be heard)
+    const rate = o.codecs?.includes("G722") ? "16000" : "8000";
+    await run("sox", ["-n", "-r", rate, "-c", "1", "-b", "16", wav, "synth", "120", "sine", String(o.toneHz ?? 1000), "vol", "0.3"]);
     await fs.mkdir(path.join(dir, "rec"));
     const conf = [
       "poll_method epoll",
@@ -69,6 +77,9 @@ export class FarPhone {
       `snd_path ${path.join(dir, "rec")}`,
       "module_path /usr/lib/baresip/modules",
       "module g711.so",
+      "module g722.so",
+      "module srtp.so",
+      o.rtpPort ? `rtp_ports ${o.rtpPort}-${o.rtpPort + 3}` : "",
       "module aufile.so",
       "module sndfile.so",
       "module_app account.so",
@@ -81,7 +92,7 @@ export class FarPhone {
     const t = o.registrar.transport;
     await fs.writeFile(
       path.join(dir, "accounts"),
-      `<sip:${o.user}@127.0.0.1;transport=${t}>;auth_pass=${o.password};outbound="sip:127.0.0.1:${o.registrar.port};transport=${t}";regint=600;answermode=${o.answer};audio_codecs=PCMU,PCMA\n`,
+      `<sip:${o.user}@127.0.0.1;transport=${t}>;auth_pass=${o.password};outbound="sip:127.0.0.1:${o.registrar.port};transport=${t}";regint=600;answermode=${o.answer};audio_codecs=${(o.codecs ?? ["PCMU", "PCMA"]).join(",")}${o.mediaenc ? `;mediaenc=${o.mediaenc}` : ""}\n`,
     );
     await fs.writeFile(path.join(dir, "contacts"), "");
     const out = await fs.open(path.join(dir, "baresip.log"), "a");
@@ -194,6 +205,18 @@ export class FarPhone {
   async recordings(): Promise<string[]> {
     const d = path.join(this.dir, "rec");
     return (await fs.readdir(d)).filter((f) => f.endsWith(".wav")).map((f) => path.join(d, f));
+  }
+
+  /** The baresip process's id (it runs under `setsid timeout`, as that one's child), for benchmarks reading /proc. */
+  async pid(): Promise<number | null> {
+    const parent = this.child.pid;
+    if (!parent) return null;
+    const kids = await fs.readFile(`/proc/${parent}/task/${parent}/children`, "utf8").catch(() => "");
+    for (const k of kids.split(/\s+/).filter(Boolean)) {
+      const comm = await fs.readFile(`/proc/${k}/comm`, "utf8").catch(() => "");
+      if (comm.trim() === "baresip") return Number(k);
+    }
+    return null;
   }
 
   log(): Promise<string> {

@@ -25,7 +25,20 @@ export interface RegistrarOptions {
   clock?: Clock;
   /** Fixed ports (else free ones are picked). */
   ports?: { udp: number; tcp: number; tls: number };
+  /**
+   * Edits Kamailio makes to the SDP of the INVITEs it relays and of their replies (textops subst_body), as a middlebox
+   * or a broken PBX would: e.g. point the media at a test relay, or spoil an SRTP key. Keep each edit the same length
+   * (the Content-Length stays right); `find` is a POSIX regex, neither part may contain '#'.
+   */
+  sdpEdits?: { requests?: SdpEdit[]; replies?: SdpEdit[] };
 }
+
+export interface SdpEdit {
+  find: string;
+  replace: string;
+}
+
+const substBody = (edits: SdpEdit[]): string => edits.map((e) => `subst_body("#${e.find}#${e.replace}#");`).join(" ");
 
 export interface Registrar {
   readonly udpPort: number;
@@ -65,7 +78,9 @@ export async function freePort(): Promise<number> {
   throw new Error("no free loopback port found");
 }
 
-function config(o: { udp: number; tcp: number; tls: number; dir: string; mpath: string; minExpires: number }): string {
+function config(o: { udp: number; tcp: number; tls: number; dir: string; mpath: string; minExpires: number; sdpEdits?: RegistrarOptions["sdpEdits"] }): string {
+  const req = o.sdpEdits?.requests ?? [];
+  const rpl = o.sdpEdits?.replies ?? [];
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -150,10 +165,11 @@ request_route {
     if (!lookup("location") && $rU =~ "^[0-9]+$") { sl_send_reply("404", "Not Found"); exit; }
   }
   // a PBX follows a phone's redirect (302, call forward): the Contact's user is looked up and called instead
-  if (is_method("INVITE")) { t_on_failure("REDIRECT"); }
+  if (is_method("INVITE")) { t_on_failure("REDIRECT");${rpl.length ? ' t_on_reply("SDP_EDITS");' : ""} }${req.length ? `\n  if (is_method("INVITE") && has_body("application/sdp")) { ${substBody(req)} }` : ""}
   if (!t_relay()) { sl_reply_error(); }
 }
 
+${rpl.length ? `onreply_route[SDP_EDITS] {\n  if (has_body("application/sdp")) { ${substBody(rpl)} }\n}\n` : ""}
 failure_route[REDIRECT] {
   if (t_is_canceled()) { exit; }
   if (t_check_status("30[12]")) {
@@ -184,7 +200,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<Registrar>
   await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]);
   await fs.writeFile(path.join(dir, "tls.cfg"), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${key}\ncertificate = ${cert}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`);
   const cfg = path.join(dir, "kamailio.cfg");
-  await fs.writeFile(cfg, config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60 }));
+  await fs.writeFile(cfg, config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60, ...(opts.sdpEdits ? { sdpEdits: opts.sdpEdits } : {}) }));
   const logFile = path.join(dir, "kamailio.log");
 
   let child: ChildProcess | undefined;

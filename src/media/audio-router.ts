@@ -1,5 +1,5 @@
-// The phone's audio between calls and the hardware: one path at a time (handset, speaker, headset) opened at 8 kHz /
-// 20 ms; microphone frames go to whoever listens (the RTP session), received speech and call-progress tones go to
+// The phone's audio between calls and the hardware: one path at a time (handset, speaker, headset) opened at the
+// pipeline's rate (16 kHz on a wideband board, else 8 kHz) / 20 ms; microphone frames go to whoever listens (the RTP session), received speech and call-progress tones go to
 // the earpiece; the ring goes to the ringer (or the speaker). The capture clock paces the tones: one tone frame per
 // microphone frame, so no second timer runs beside the device's own.
 import type { Clock, Timer } from "../base/clock.js";
@@ -11,8 +11,8 @@ import { ToneSource, type ToneName } from "./tones.js";
 export type AudioPathName = "none" | "handset" | "speaker" | "headset";
 export type AudioRole = "handset" | "speaker" | "headset" | "ringer";
 
+/** The narrowband format (the default); a wideband board runs the pipeline at 16 kHz. */
 export const CALL_FORMAT: AudioFormat = { rate: 8000, periodMs: 20 };
-const FRAME = (CALL_FORMAT.rate * CALL_FORMAT.periodMs) / 1000;
 /** Sidetone level on the handset: about -18 dB. */
 const SIDETONE_GAIN = 0.125;
 
@@ -26,12 +26,21 @@ export class AudioRouter {
   private readonly sources = new Set<() => Int16Array>();
   private ring: { playback: AudioPlayback; timer: Timer; source: ToneSource } | undefined;
   private muted = false;
+  private readonly format: AudioFormat;
 
   constructor(
     private readonly devices: Partial<Record<AudioRole, AudioDevice>>,
     private readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+    opts: { rate?: AudioFormat["rate"] } = {},
+  ) {
+    this.format = { rate: opts.rate ?? CALL_FORMAT.rate, periodMs: CALL_FORMAT.periodMs };
+  }
+
+  /** The pipeline's sample rate: microphone frames come, and sources must give frames, at this rate. */
+  get rate(): AudioFormat["rate"] {
+    return this.format.rate;
+  }
 
   get current(): AudioPathName {
     return this.path;
@@ -48,8 +57,8 @@ export class AudioRouter {
       return;
     }
     try {
-      this.playback = dev.openPlayback(CALL_FORMAT);
-      this.capture = dev.openCapture(CALL_FORMAT);
+      this.playback = dev.openPlayback(this.format);
+      this.capture = dev.openCapture(this.format);
       this.unsub = this.capture.onFrame((frame) => this.tick(frame));
       this.capture.onError((e) => this.log.warn({ err: e.message, path: p }, "audio capture error"));
       this.playback.onError((e) => this.log.warn({ err: e.message, path: p }, "audio playback error"));
@@ -59,7 +68,7 @@ export class AudioRouter {
   }
 
   setTone(t: ToneName | null): void {
-    this.tone = t ? new ToneSource(t) : undefined;
+    this.tone = t ? new ToneSource(t, this.format.rate) : undefined;
   }
 
   setMute(on: boolean): void {
@@ -78,9 +87,10 @@ export class AudioRouter {
     const dev = this.devices.ringer ?? this.devices.speaker;
     if (!dev) return;
     try {
-      const playback = dev.openPlayback(CALL_FORMAT);
-      const source = new ToneSource("ring");
-      const timer = this.clock.setInterval(() => playback.write(source.next(FRAME)), CALL_FORMAT.periodMs);
+      const playback = dev.openPlayback(this.format);
+      const source = new ToneSource("ring", this.format.rate);
+      const frame = (this.format.rate * this.format.periodMs) / 1000;
+      const timer = this.clock.setInterval(() => playback.write(source.next(frame)), this.format.periodMs);
       this.ring = { playback, timer, source };
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "cannot open the ringer");

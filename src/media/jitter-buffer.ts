@@ -21,6 +21,8 @@ export interface JitterStats {
   targetMs: number;
   /** Audio waiting in the buffer now, in ms. */
   bufferedMs: number;
+  /** The delay the buffer adds: audio waiting at each playout, averaged over about the last second (ms). */
+  delayMs: number;
 }
 
 export interface JitterBufferOptions {
@@ -28,6 +30,8 @@ export interface JitterBufferOptions {
   frameSamples: number;
   /** Milliseconds per frame. */
   frameMs: number;
+  /** RTP timestamp units per frame (default frameSamples; G.722 samples at 16 kHz but counts 8 kHz on the wire). */
+  tsPerFrame?: number;
   /** Playout delay to start with (ms). */
   initialMs?: number;
   minMs?: number;
@@ -50,9 +54,17 @@ export class JitterBuffer {
   private readonly minFrames: number;
   private readonly maxFrames: number;
   private waitingToStart = true;
+  /** Concealment frames still to play in place of real ones, to grow the delay after late packets. */
+  private stretch = 0;
+  /** Frames waiting at playout, smoothed (exponential, about 50 periods). */
+  private meanLevel = 0;
   private readonly stat = { received: 0, late: 0, duplicate: 0, concealed: 0, dropped: 0, underruns: 0 };
 
+  /** RTP timestamp units per frame. */
+  private readonly step: number;
+
   constructor(private readonly o: JitterBufferOptions) {
+    this.step = o.tsPerFrame ?? o.frameSamples;
     this.minFrames = Math.max(1, Math.round((o.minMs ?? o.frameMs) / o.frameMs));
     this.maxFrames = Math.max(this.minFrames, Math.round((o.maxMs ?? 300) / o.frameMs));
     this.targetFrames = Math.min(this.maxFrames, Math.max(this.minFrames, Math.round((o.initialMs ?? 40) / o.frameMs)));
@@ -62,12 +74,18 @@ export class JitterBuffer {
   push(timestamp: number, pcm: Int16Array): void {
     this.stat.received++;
     const n = this.o.frameSamples;
-    for (let off = 0; off + n <= pcm.length; off += n) this.insert((timestamp + off) >>> 0, pcm.subarray(off, off + n));
+    for (let off = 0, k = 0; off + n <= pcm.length; off += n, k++) this.insert((timestamp + k * this.step) >>> 0, pcm.subarray(off, off + n));
   }
 
   private insert(ts: number, frame: Int16Array): void {
     if (this.next !== null && before(ts, this.next)) {
+      // it came after its turn (it was concealed): the network's jitter is more than the delay we keep, so keep more,
+      // by playing one concealment frame without moving on (20 ms more delay each time, up to the maximum)
       this.stat.late++;
+      if (this.targetFrames < this.maxFrames) {
+        this.targetFrames++;
+        this.stretch++;
+      }
       return;
     }
     if (this.frames.has(ts)) {
@@ -91,12 +109,18 @@ export class JitterBuffer {
       this.next = this.oldest();
     }
     if (this.next === null) return new Int16Array(n);
+    this.meanLevel += (this.level() - this.meanLevel) / 50;
+    if (this.stretch > 0) {
+      this.stretch--;
+      this.highFor = 0;
+      return this.conceal();
+    }
     // too much buffered for too long (jitter calmed down, or the far end's clock runs fast): drop one frame
     if (this.level() > this.targetFrames + 1) {
       if (++this.highFor >= (this.o.shrinkAfter ?? 50)) {
         this.highFor = 0;
         this.frames.delete(this.next);
-        this.next = (this.next + n) >>> 0;
+        this.next = (this.next + this.step) >>> 0;
         this.stat.dropped++;
         if (this.targetFrames > this.minFrames) this.targetFrames--;
       }
@@ -104,7 +128,7 @@ export class JitterBuffer {
     const frame = this.frames.get(this.next);
     if (frame) {
       this.frames.delete(this.next);
-      this.next = (this.next + n) >>> 0;
+      this.next = (this.next + this.step) >>> 0;
       this.last = frame;
       this.lossRun = 0;
       return frame;
@@ -118,7 +142,7 @@ export class JitterBuffer {
       return this.conceal();
     }
     // a hole with later frames waiting: that frame was lost or is very late; conceal it and move on
-    this.next = (this.next + n) >>> 0;
+    this.next = (this.next + this.step) >>> 0;
     return this.conceal();
   }
 
@@ -146,10 +170,11 @@ export class JitterBuffer {
     this.waitingToStart = true;
     this.last = null;
     this.lossRun = 0;
+    this.stretch = 0;
   }
 
   stats(): JitterStats {
-    return { ...this.stat, targetMs: this.targetFrames * this.o.frameMs, bufferedMs: this.level() * this.o.frameMs };
+    return { ...this.stat, targetMs: this.targetFrames * this.o.frameMs, bufferedMs: this.level() * this.o.frameMs, delayMs: Math.round(this.meanLevel * this.o.frameMs) };
   }
 }
 

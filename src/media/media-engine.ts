@@ -3,7 +3,7 @@
 import type { Clock } from "../base/clock.js";
 import type { Logger } from "../base/log.js";
 import type { AudioRouter } from "./audio-router.js";
-import type { G711Codec } from "./g711.js";
+import type { CodecName } from "./codecs.js";
 import { RtpSession } from "./rtp-session.js";
 
 export interface MediaEngineOptions {
@@ -11,7 +11,8 @@ export interface MediaEngineOptions {
   log: Logger;
   router: AudioRouter;
   localAddress: () => string;
-  codecs?: G711Codec[];
+  codecs?: CodecName[];
+  srtp?: "off" | "required";
 }
 
 export class MediaEngine {
@@ -20,7 +21,8 @@ export class MediaEngine {
   constructor(private readonly o: MediaEngineOptions) {}
 
   open(tag: string): RtpSession {
-    const s = new RtpSession(tag, { clock: this.o.clock, log: this.o.log, router: this.o.router, localAddress: this.o.localAddress, ...(this.o.codecs ? { codecs: this.o.codecs } : {}) });
+    const { clock, log, router, localAddress, codecs, srtp } = this.o;
+    const s = new RtpSession(tag, { clock, log, router, localAddress, ...(codecs ? { codecs } : {}), ...(srtp ? { srtp } : {}) });
     this.live.add(s);
     const close = s.close.bind(s);
     s.close = () => {

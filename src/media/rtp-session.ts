@@ -1,12 +1,16 @@
-// One call's media: an RTP socket, the SDP offer/answer for it, G.711 both ways between the socket and the audio
-// router, and RFC 4733 DTMF. Implements SIP's media port session by shape (media/ does not import sip/).
+// One call's media: an RTP socket, the SDP offer/answer for it, the chosen codec (G.722, G.711) both ways between the
+// socket and the audio router (resampled when the codec's rate is not the router's), RFC 4733 DTMF, and SRTP with
+// SDES keys when policy asks for it. Implements SIP's media port session by shape (media/ does not import sip/).
 import * as dgram from "node:dgram";
 import { randomInt } from "node:crypto";
 import type { Clock } from "../base/clock.js";
 import type { Logger } from "../base/log.js";
 import type { Unsubscribe } from "../hal/api/events.js";
 import type { AudioRouter } from "./audio-router.js";
-import { decodeG711, encodeG711, type G711Codec } from "./g711.js";
+import { CODECS, openCodec, type CodecName, type CodecStream } from "./codecs.js";
+import { Downsampler, Upsampler } from "./resample.js";
+import { isSrtpError, SrtpSession } from "./srtp.js";
+import { buildCryptoAttr, newCryptoAttr, parseCryptoAttr, SUPPORTED_SUITES, type CryptoAttr } from "./sdes.js";
 import { buildRtp, dtmfPayload, DTMF_EVENTS, parseRtp } from "./rtp-packet.js";
 import { JitterBuffer, type JitterStats } from "./jitter-buffer.js";
 import { buildRtcp, parseRtcp, ReceiverStats, roundTripMs } from "./rtcp.js";
@@ -14,17 +18,27 @@ import { mosFromR, rFactor } from "./e-model.js";
 import type { Timer } from "../base/clock.js";
 import { answerDirection, buildSdp, parseSdp, type Direction, type RemoteSdp } from "./sdp.js";
 
+/** Packet time: 20 ms (RFC 3551's default for G.711 and G.722). */
+const FRAME_MS = 20;
+
+export const DEFAULT_CODECS: CodecName[] = ["G722", "PCMU", "PCMA"];
+
 export interface RtpSessionOptions {
   clock: Clock;
   log: Logger;
   router: AudioRouter;
   /** The address put in our SDP and bound (the SIP transport's local address). */
   localAddress: () => string;
-  /** Codecs offered, in preference order. */
-  codecs?: G711Codec[];
+  /** Codecs offered, in preference order (default: G.722, then G.711 μ-law and A-law). */
+  codecs?: CodecName[];
   dtmfPt?: number;
   /** Mean RTCP report interval (ms; RFC 3550 §6.2 minimum 5 s; randomised 0.5-1.5x). */
   rtcpIntervalMs?: number;
+  /**
+   * SRTP policy: "required" offers only RTP/SAVP with an SDES key and refuses any plain-RTP offer or answer (the call
+   * fails, with the reason); "off" (default) offers plain RTP and accepts an SRTP offer.
+   */
+  srtp?: "off" | "required";
 }
 
 /** What RTCP tells about the call's network. */
@@ -56,7 +70,11 @@ export class RtpSession {
   private readonly sessionId = randomInt(1, 2 ** 31);
   private version = 0;
   private remote: RemoteSdp | undefined;
-  private codec: { codec: G711Codec; pt: number } | undefined;
+  private codec: { codec: CodecName; pt: number } | undefined;
+  private stream: CodecStream | undefined;
+  /** Between the codec's rate and the router's, when they differ (one per direction: each keeps filter state). */
+  private toCodec: { process(pcm: Int16Array): Int16Array } | undefined;
+  private fromCodec: { process(pcm: Int16Array): Int16Array } | undefined;
   private dtmfPt: number | null = null;
   private localDirection: Direction = "sendrecv";
   private seq = randomInt(0, 0xffff);
@@ -64,13 +82,18 @@ export class RtpSession {
   private readonly ssrc = randomInt(1, 2 ** 31);
   private unsubMic: Unsubscribe | undefined;
   private unsubSource: Unsubscribe | undefined;
-  private readonly jitter = new JitterBuffer({ frameSamples: 160, frameMs: 20 });
+  private jitter = new JitterBuffer({ frameSamples: 160, frameMs: 20 });
   private remoteSsrc: number | null = null;
+  /** SRTP: our key (sent in our a=crypto, used to protect what we send) and the far end's (to check what it sends). */
+  private localCrypto: CryptoAttr | undefined;
+  private remoteKey: string | undefined;
+  private srtpOut: SrtpSession | undefined;
+  private srtpIn: SrtpSession | undefined;
   private dtmfBusy = false;
   private closed = false;
   remoteDirection: Direction = "sendrecv";
   /** Packets and bytes, for tests and the status page. */
-  readonly stats = { sent: 0, received: 0, dtmfSent: 0, dtmfReceived: 0, badPackets: 0 };
+  readonly stats = { sent: 0, received: 0, dtmfSent: 0, dtmfReceived: 0, badPackets: 0, srtpErrors: 0 };
   private lastDtmfTs: number | null = null;
   private readonly dtmfListeners = new Set<(digit: string) => void>();
 
@@ -111,39 +134,101 @@ export class RtpSession {
     this.port = this.sock.address().port;
   }
 
-  private local(direction: Direction, codecs: G711Codec[], dtmfPt: number | null): string {
+  private get offered(): CodecName[] {
+    return this.o.codecs ?? DEFAULT_CODECS;
+  }
+
+  private local(direction: Direction, codecs: CodecName[], dtmfPt: number | null, crypto: CryptoAttr | undefined): string {
     this.version++;
-    return buildSdp({ address: this.o.localAddress(), port: this.port, sessionId: this.sessionId, version: this.version, codecs, dtmfPt, direction });
+    return buildSdp({ address: this.o.localAddress(), port: this.port, sessionId: this.sessionId, version: this.version, codecs, dtmfPt, direction, ...(crypto ? { crypto: [buildCryptoAttr(crypto)] } : {}) });
+  }
+
+  /** Our SDES key for this call (one per call, kept across re-INVITEs), with the tag it answers or offers under. */
+  private ourCrypto(tag: number): CryptoAttr {
+    this.localCrypto = this.localCrypto ? { ...this.localCrypto, tag } : newCryptoAttr(tag);
+    return this.localCrypto;
+  }
+
+  /**
+   * The far end's usable a=crypto line, or why there is none. A plain RTP/AVP stream is null; an SRTP one whose keys
+   * we cannot use throws (answering it in the clear would not be what the far end asked for).
+   */
+  private remoteCrypto(r: RemoteSdp): CryptoAttr | null {
+    const secure = r.profile.toUpperCase().includes("SAVP");
+    if (!secure && !r.crypto.length) return null;
+    const reasons: string[] = [];
+    for (const line of r.crypto) {
+      try {
+        const a = parseCryptoAttr(line);
+        if (SUPPORTED_SUITES.includes(a.suite)) return a;
+        reasons.push(`suite ${a.suite}`);
+      } catch (e) {
+        reasons.push((e as Error).message);
+      }
+    }
+    if (!secure) return null; // a=crypto on a plain RTP/AVP line is not SDES-SRTP (RFC 4568 §3.1.4); ignore it
+    throw new Error(`SRTP: no usable key in the SDP (${reasons.join("; ") || "no a=crypto line"}; we support ${SUPPORTED_SUITES.join(", ")})`);
+  }
+
+  /** Keys both directions from our a=crypto and the far end's (RFC 4568 §6.1: each side's key protects what it sends). */
+  private keySrtp(remote: CryptoAttr): void {
+    if (!this.localCrypto) throw new Error("SRTP: no local key");
+    const rk = Buffer.concat([remote.key, remote.salt]).toString("base64");
+    if (!this.srtpOut) this.srtpOut = new SrtpSession({ key: this.localCrypto.key, salt: this.localCrypto.salt });
+    if (rk !== this.remoteKey) {
+      // a new key from the far end (first answer, or a re-INVITE that re-keyed): a new receive context
+      this.srtpIn = new SrtpSession({ key: remote.key, salt: remote.salt });
+      this.remoteKey = rk;
+    }
+  }
+
+  /** Whether this call's media is encrypted (SRTP). */
+  get secure(): boolean {
+    return !!this.srtpOut && !!this.srtpIn;
   }
 
   async createOffer(opts: { hold: boolean }): Promise<string> {
     await this.bind();
     this.localDirection = opts.hold ? "sendonly" : "sendrecv";
-    return this.local(this.localDirection, this.o.codecs ?? ["PCMU", "PCMA"], this.o.dtmfPt ?? 101);
+    return this.local(this.localDirection, this.offered, this.o.dtmfPt ?? 101, this.o.srtp === "required" ? this.ourCrypto(1) : undefined);
   }
 
   async setAnswer(sdp: string): Promise<void> {
     const r = parseSdp(sdp);
-    const chosen = r.codecs.find((c) => (this.o.codecs ?? ["PCMU", "PCMA"]).includes(c.codec));
+    const chosen = r.codecs.find((c) => this.offered.includes(c.codec));
     if (!chosen && r.port !== 0) throw new Error("the answer has no codec we offered");
+    if (this.localCrypto && r.port !== 0) {
+      // we offered SRTP only: an answer in the clear is refused, never used
+      const rc = this.remoteCrypto(r);
+      if (!rc) throw new Error("SRTP required: the far end answered with plain RTP");
+      this.keySrtp(rc);
+    }
     this.apply(r, chosen);
   }
 
   async acceptOffer(sdp: string, opts: { hold: boolean }): Promise<string> {
     const r = parseSdp(sdp);
-    const ours = this.o.codecs ?? ["PCMU", "PCMA"];
-    const chosen = r.codecs.find((c) => ours.includes(c.codec));
+    // the offerer's preference order decides (RFC 3264 §6.1), among the codecs we have
+    const chosen = r.codecs.find((c) => this.offered.includes(c.codec));
     if (!chosen) throw new Error(`no common codec (offered: ${r.codecs.map((c) => c.codec).join(", ") || "none we know"})`);
+    const rc = this.remoteCrypto(r);
+    if (!rc && this.o.srtp === "required") throw new Error("SRTP required: the offer is plain RTP");
     await this.bind();
+    let ours: CryptoAttr | undefined;
+    if (rc) {
+      ours = this.ourCrypto(rc.tag);
+      this.keySrtp(rc);
+    }
     this.localDirection = answerDirection(r.direction, opts.hold);
     this.apply(r, chosen);
-    return this.local(this.localDirection, [chosen.codec], r.dtmfPt);
+    return this.local(this.localDirection, [chosen.codec], r.dtmfPt, ours);
   }
 
-  private apply(r: RemoteSdp, chosen: { codec: G711Codec; pt: number } | undefined): void {
+  private apply(r: RemoteSdp, chosen: { codec: CodecName; pt: number } | undefined): void {
     this.remote = r;
     this.remoteDirection = r.direction;
-    if (chosen) this.codec = chosen;
+    if (chosen && chosen.codec !== this.codec?.codec) this.useCodec(chosen);
+    else if (chosen) this.codec = chosen;
     this.dtmfPt = r.dtmfPt;
     this.unsubMic?.();
     this.unsubMic = undefined;
@@ -151,12 +236,29 @@ export class RtpSession {
     if (r.port !== 0) this.armRtcp();
     // the far end is heard unless we hold (sendonly/inactive on our side)
     const hearing = !this.closed && (this.localDirection === "sendrecv" || this.localDirection === "recvonly");
-    if (hearing && !this.unsubSource) this.unsubSource = this.o.router.addSource(() => this.jitter.pull());
+    if (hearing && !this.unsubSource) this.unsubSource = this.o.router.addSource(() => this.playout());
     if (!hearing) {
       this.unsubSource?.();
       this.unsubSource = undefined;
       this.jitter.reset();
     }
+  }
+
+  /** Opens the codec's encoder/decoder, converters to the router's rate, and a jitter buffer of its frame size. */
+  private useCodec(chosen: { codec: CodecName; pt: number }): void {
+    this.codec = chosen;
+    this.stream = openCodec(chosen.codec);
+    const rate = this.stream.info.sampleRate;
+    const routerRate = this.o.router.rate;
+    this.toCodec = rate === routerRate ? undefined : rate > routerRate ? new Upsampler() : new Downsampler();
+    this.fromCodec = rate === routerRate ? undefined : rate > routerRate ? new Downsampler() : new Upsampler();
+    this.jitter = new JitterBuffer({ frameSamples: (rate * FRAME_MS) / 1000, frameMs: FRAME_MS, tsPerFrame: (CODECS[chosen.codec].rtpClock * FRAME_MS) / 1000 });
+  }
+
+  /** One frame of the far end's audio at the router's rate (pulled once per period by the router). */
+  private playout(): Int16Array {
+    const pcm = this.jitter.pull();
+    return this.fromCodec ? this.fromCodec.process(pcm) : pcm;
   }
 
   /** The jitter buffer's counters (late, duplicate, concealed...). */
@@ -175,7 +277,7 @@ export class RtpSession {
     if (!this.sock || !r) return;
     const pkt = buildRtp({ payloadType, marker, sequence: this.seq, timestamp, ssrc: this.ssrc, payload });
     this.seq = (this.seq + 1) & 0xffff;
-    this.sock.send(pkt, r.port, r.address);
+    this.sock.send(this.srtpOut ? this.srtpOut.protectRtp(pkt) : pkt, r.port, r.address);
     this.stats.sent++;
     this.sentPackets++;
     this.sentOctets += payload.length;
@@ -183,18 +285,31 @@ export class RtpSession {
   }
 
   private sendAudio(frame: Int16Array): void {
-    if (!this.codec) return;
+    if (!this.codec || !this.stream) return;
     const ts = this.ts;
-    this.ts = (this.ts + frame.length) >>> 0;
+    // the RTP clock runs at 8 kHz for every codec we have (G.722 too), whatever the router's rate
+    this.ts = (this.ts + (frame.length * this.stream.info.rtpClock) / this.o.router.rate) >>> 0;
+    const pcm = this.toCodec ? this.toCodec.process(frame) : frame;
     if (this.dtmfBusy) return;
-    this.send(this.codec.pt, encodeG711(this.codec.codec, frame), false, ts);
+    this.send(this.codec.pt, this.stream.encode(pcm), false, ts);
   }
 
-  private receive(b: Buffer, _from: string, _port: number): void {
-    if (b.length >= 2 && b[1] >= 200 && b[1] <= 204) {
-      this.receiveRtcp(b); // RTCP multiplexed on the RTP port (RFC 5761)
+  private receive(wire: Buffer, _from: string, _port: number): void {
+    if (wire.length >= 2 && wire[1] >= 200 && wire[1] <= 207) {
+      this.receiveRtcp(wire); // RTCP multiplexed on the RTP port (RFC 5761)
       return;
     }
+    let b = wire;
+    if (this.srtpIn) {
+      const plain = this.srtpIn.unprotectRtp(wire);
+      if (isSrtpError(plain)) {
+        // a wrong key, a forged or replayed packet: dropped and counted, never played
+        this.stats.srtpErrors++;
+        if (this.stats.srtpErrors === 1 || this.stats.srtpErrors % 500 === 0) this.o.log.warn({ call: this.tag, reason: plain.reason, count: this.stats.srtpErrors }, "SRTP packet rejected");
+        return;
+      }
+      b = plain;
+    } else if (this.localCrypto) return; // SRTP is required and not keyed yet: nothing plain is played
     const p = parseRtp(b);
     if (!p) {
       this.stats.badPackets++;
@@ -207,7 +322,7 @@ export class RtpSession {
       this.receiveDtmf(p.timestamp, p.payload);
       return;
     }
-    if (!this.codec || p.payloadType !== this.codec.pt) return;
+    if (!this.codec || !this.stream || p.payloadType !== this.codec.pt) return;
     const local = this.localDirection;
     if (local === "sendonly" || local === "inactive") return; // we hold: the far end is not heard
     if (this.remoteSsrc !== p.ssrc) {
@@ -215,7 +330,7 @@ export class RtpSession {
       if (this.remoteSsrc !== null) this.jitter.reset();
       this.remoteSsrc = p.ssrc;
     }
-    this.jitter.push(p.timestamp, decodeG711(this.codec.codec, p.payload));
+    this.jitter.push(p.timestamp, this.stream.decode(p.payload));
   }
 
   /** RFC 4733 receive: one digit per event (its RTP timestamp), reported on its first packet; end retransmits ignored. */
@@ -234,7 +349,16 @@ export class RtpSession {
     return () => this.dtmfListeners.delete(cb);
   }
 
-  private receiveRtcp(b: Buffer): void {
+  private receiveRtcp(wire: Buffer): void {
+    let b = wire;
+    if (this.srtpIn) {
+      const plain = this.srtpIn.unprotectRtcp(wire);
+      if (isSrtpError(plain)) {
+        this.stats.srtpErrors++;
+        return;
+      }
+      b = plain;
+    } else if (this.localCrypto) return;
     for (const r of parseRtcp(b)) {
       this.rtcp.received++;
       if (r.sender && this.recv && r.ssrc === this.recv.ssrc) this.recv.senderReport(r.sender.ntpMs, this.o.clock.now());
@@ -255,7 +379,7 @@ export class RtpSession {
     const sender = this.sentSinceReport ? { ntpMs: this.o.clock.wallNow(), rtpTimestamp: this.ts, packets: this.sentPackets, octets: this.sentOctets } : undefined;
     this.sentSinceReport = false;
     const pkt = buildRtcp(this.ssrc, this.cname, blocks, sender);
-    (r.rtcpMux ? this.sock : this.rtcpSock)?.send(pkt, r.rtcpPort, r.address);
+    (r.rtcpMux ? this.sock : this.rtcpSock)?.send(this.srtpOut ? this.srtpOut.protectRtcp(pkt) : pkt, r.rtcpPort, r.address);
     this.rtcp.sent++;
   }
 
@@ -287,6 +411,11 @@ export class RtpSession {
     const lossPercent = Math.max(localPct, 100 * (this.rtcp.remoteFractionLost ?? 0));
     const delayMs = (this.rtcp.rttMs ?? 0) / 2 + this.jitter.stats().targetMs + 20;
     return { mos: mosFromR(rFactor({ oneWayDelayMs: delayMs, lossPercent })), lossPercent, delayMs };
+  }
+
+  /** What a status page or a test rig reads of this call's media: codec, packet counts, jitter buffer, RTCP. */
+  mediaStats(): { call: string; codec: CodecName | null; srtp: boolean; packets: RtpSession["stats"]; jitter: JitterStats; rtcp: RtcpStats } {
+    return { call: this.tag, codec: this.codec?.codec ?? null, srtp: this.secure, packets: { ...this.stats }, jitter: this.jitter.stats(), rtcp: this.rtcpStats() };
   }
 
   /** RTCP's picture of the call's network. */

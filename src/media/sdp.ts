@@ -1,7 +1,8 @@
 // SDP for plain RTP audio (RFC 4566, offer/answer per RFC 3264), through sdp-transform rather than by hand:
-// G.711 (PCMU 0, PCMA 8) and RFC 4733 telephone-event, ptime 20, and the direction attribute used for hold.
+// G.722 (9), G.711 (PCMU 0, PCMA 8) and RFC 4733 telephone-event, ptime 20, the direction attribute used for hold,
+// and for SRTP the RTP/SAVP profile with SDES keys (RFC 4568 a=crypto lines, carried here as text).
 import * as sdpt from "sdp-transform";
-import type { G711Codec } from "./g711.js";
+import { CODECS, codecByRtpmap, type CodecName } from "./codecs.js";
 
 export type Direction = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 
@@ -11,30 +12,36 @@ export interface LocalSdp {
   sessionId: number;
   version: number;
   /** Codecs in preference order; for an answer, the one chosen. */
-  codecs: G711Codec[];
+  codecs: CodecName[];
   /** The telephone-event payload type, or null when not offered/accepted. */
   dtmfPt: number | null;
   direction: Direction;
+  /** SRTP: the a=crypto values (RFC 4568) offered or the one answered; the m-line then says RTP/SAVP. */
+  crypto?: string[];
 }
 
 export interface RemoteSdp {
   address: string;
   port: number;
   /** Payload types of the audio m-line mapped to what they are, in the remote's order. */
-  codecs: Array<{ pt: number; codec: G711Codec }>;
+  codecs: Array<{ pt: number; codec: CodecName }>;
   dtmfPt: number | null;
   direction: Direction;
   /** Where the far end wants RTCP: its a=rtcp port, else RTP port + 1. */
   rtcpPort: number;
   /** The far end multiplexes RTCP on the RTP port (RFC 5761 a=rtcp-mux). */
   rtcpMux: boolean;
+  /** The m-line's profile: RTP/AVP (plain) or RTP/SAVP (SRTP). */
+  profile: string;
+  /** The a=crypto values of the audio stream (RFC 4568), in the remote's order. */
+  crypto: string[];
+  /** The packet time the far end asks for (a=ptime), or null. */
+  ptime: number | null;
 }
 
-const STATIC: Record<G711Codec, number> = { PCMU: 0, PCMA: 8 };
-
 export function buildSdp(l: LocalSdp): string {
-  const pts: number[] = l.codecs.map((c) => STATIC[c]);
-  const rtp: Array<{ payload: number; codec: string; rate: number }> = l.codecs.map((c) => ({ payload: STATIC[c], codec: c, rate: 8000 }));
+  const pts: number[] = l.codecs.map((c) => CODECS[c].pt);
+  const rtp: Array<{ payload: number; codec: string; rate: number }> = l.codecs.map((c) => ({ payload: CODECS[c].pt, codec: c, rate: CODECS[c].rtpClock }));
   const fmtp: Array<{ payload: number; config: string }> = [];
   if (l.dtmfPt !== null) {
     pts.push(l.dtmfPt);
@@ -47,7 +54,19 @@ export function buildSdp(l: LocalSdp): string {
     name: "deskphone",
     connection: { version: 4, ip: l.address },
     timing: { start: 0, stop: 0 },
-    media: [{ type: "audio", port: l.port, protocol: "RTP/AVP", payloads: pts.join(" "), rtp, fmtp, ptime: 20, direction: l.direction }],
+    media: [
+      {
+        type: "audio",
+        port: l.port,
+        protocol: l.crypto?.length ? "RTP/SAVP" : "RTP/AVP",
+        payloads: pts.join(" "),
+        rtp,
+        fmtp,
+        ptime: 20,
+        direction: l.direction,
+        ...(l.crypto?.length ? { crypto: l.crypto.map((c) => parseCryptoLine(c)) } : {}),
+      },
+    ],
   };
   return sdpt.write(session);
 }
@@ -70,14 +89,22 @@ export function parseSdp(text: string): RemoteSdp {
   const codecs: RemoteSdp["codecs"] = [];
   let dtmfPt: number | null = null;
   for (const pt of pts) {
-    const n = names.get(pt) ?? (pt === 0 ? "PCMU/8000" : pt === 8 ? "PCMA/8000" : "");
-    if (n === "PCMU/8000") codecs.push({ pt, codec: "PCMU" });
-    else if (n === "PCMA/8000") codecs.push({ pt, codec: "PCMA" });
+    const n = names.get(pt) ?? (pt === 0 ? "PCMU/8000" : pt === 8 ? "PCMA/8000" : pt === 9 ? "G722/8000" : "");
+    const codec = codecByRtpmap(n);
+    if (codec) codecs.push({ pt, codec });
     else if (n === "TELEPHONE-EVENT/8000" && dtmfPt === null) dtmfPt = pt;
   }
   const dir = (m.direction ?? s.direction ?? "sendrecv") as Direction;
   const rtcpMux = m.rtcpMux !== undefined;
-  return { address, port: m.port, codecs, dtmfPt, direction: m.port === 0 ? "inactive" : dir, rtcpMux, rtcpPort: rtcpMux ? m.port : (m.rtcp?.port ?? m.port + 1) };
+  const crypto = (m.crypto ?? []).map((c) => `${c.id} ${c.suite} ${c.config}${c.sessionConfig ? ` ${c.sessionConfig}` : ""}`);
+  const ptime = m.ptime !== undefined ? Number(m.ptime) : null;
+  return { address, port: m.port, codecs, dtmfPt, direction: m.port === 0 ? "inactive" : dir, rtcpMux, rtcpPort: rtcpMux ? m.port : (m.rtcp?.port ?? m.port + 1), profile: m.protocol, crypto, ptime };
+}
+
+/** An a=crypto value ("tag suite key-params [session-params]") in sdp-transform's shape. */
+function parseCryptoLine(v: string): { id: number; suite: string; config: string; sessionConfig?: string } {
+  const [id, suite, config, ...rest] = v.trim().split(/\s+/);
+  return { id: Number(id), suite, config, ...(rest.length ? { sessionConfig: rest.join(" ") } : {}) };
 }
 
 /** The direction we answer with, given the offer's and whether we hold (RFC 3264 §6.1). */

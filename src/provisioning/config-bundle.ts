@@ -41,6 +41,13 @@ export interface ConfigBundle {
   dnsServers?: string[];
   /** Timing of the SIP supervisor (labs and tests shorten it). */
   sip?: { retryFirstMs?: number; retryMaxMs?: number; pingMs?: number; pingTimeoutMs?: number; keepAliveMs?: number; udpMaxBytes?: number };
+  /**
+   * Media policy. codecs: offered in this order (default G722, PCMU, PCMA). srtp: "required" = every call is SRTP
+   * (AES_CM_128_HMAC_SHA1_80, SDES keys, so the account must use TLS); a call the far end will not encrypt fails with
+   * a reason, never silently in the clear. "off" (default) offers plain RTP but accepts an SRTP offer.
+   * qualityCollector: a SIP URI the end-of-call quality report (RFC 6035 vq-rtcpxr) is PUBLISHed to.
+   */
+  media?: { codecs?: Array<"G722" | "PCMU" | "PCMA">; srtp?: "off" | "required"; qualityCollector?: string };
 }
 
 const server = {
@@ -130,6 +137,15 @@ export const CONFIG_BUNDLE_SCHEMA = {
         udpMaxBytes: { type: "integer", minimum: 200, maximum: 65000 },
       },
     },
+    media: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        codecs: { type: "array", minItems: 1, uniqueItems: true, items: { enum: ["G722", "PCMU", "PCMA"] } },
+        srtp: { enum: ["off", "required"] },
+        qualityCollector: { type: "string", pattern: "^sips?:[^\\s]+$" },
+      },
+    },
   },
 } as const;
 
@@ -146,7 +162,16 @@ function words(file: string, e: ErrorObject): string {
 /** Checks a parsed bundle; throws PHONE_ERR_BAD_CONFIG naming every bad field. Passwords never appear in errors. */
 export function checkBundle(data: unknown, file = "config"): ConfigBundle {
   if (!validate(data)) throw new PhoneError(ErrorCodes.CONFIG_INVALID, (validate.errors ?? []).map((e) => words(file, e)).join("; "), { file });
-  return data as unknown as ConfigBundle;
+  const b = data as unknown as ConfigBundle;
+  if (b.media?.srtp === "required") {
+    // SDES keys travel in the SDP: over anything but TLS they are readable on the wire, and SRTP would protect nothing
+    b.accounts.forEach((a, i) =>
+      a.servers.forEach((sv, j) => {
+        if (sv.transport !== "tls") throw new PhoneError(ErrorCodes.CONFIG_INVALID, `${file}: /accounts/${i}/servers/${j}: media.srtp "required" sends its keys in the SDP, which needs transport "tls" (this server says ${sv.transport ?? "nothing"})`, { file });
+      }),
+    );
+  }
+  return b;
 }
 
 /** Reads, parses and checks a bundle file; PEM paths in trustedCAs are read (relative to the file). */

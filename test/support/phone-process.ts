@@ -49,6 +49,11 @@ export class PhoneProcess {
     return p;
   }
 
+  /** The phone's process id (benchmarks read its CPU and memory from /proc). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Starts the phone with `bundle` and waits until its line is registered. */
   static async registered(bundle: unknown, extraArgs: string[] = []): Promise<PhoneProcess> {
     const p = await PhoneProcess.start(bundle, extraArgs);

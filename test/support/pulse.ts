@@ -34,7 +34,8 @@ export async function startPulse(rate = 16000): Promise<PulseLab> {
   const daemon: ChildProcess = spawn(
     "pulseaudio",
     [
-      "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--log-target=stderr", "--log-level=error",
+      // no real-time scheduling: as root PulseAudio would take it, and the kernel kills it (RLIMIT_RTTIME) on a busy machine
+      "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--realtime=no", "--high-priority=no", "--log-target=stderr", "--log-level=error",
       `--load=module-null-sink sink_name=fake rate=${rate} channels=1`,
       `--load=module-native-protocol-unix socket=${socket} auth-anonymous=1`,
     ],

@@ -50,6 +50,20 @@ describe("jitter buffer", () => {
     assert.equal(b.stats().targetMs, 60);
   });
 
+  it("grows the delay when packets come after their turn: one concealment frame is played in place, then the stream goes on", () => {
+    const b = jb();
+    b.push(0, frame(100));
+    b.push(N, frame(200));
+    assert.deepEqual([b.pull(), b.pull()].map(first), [100, 200]);
+    b.push(3 * N, frame(400));
+    assert.equal(first(b.pull()), 160, "2N is missing: concealed (the last frame, faded)");
+    b.push(2 * N, frame(300)); // 2N arrives after its turn: late
+    assert.equal(b.stats().targetMs, 60, "one frame more delay");
+    b.push(4 * N, frame(500));
+    assert.deepEqual([b.pull(), b.pull(), b.pull()].map(first), [100, 400, 500], "a stretch frame (fading on), then the stream, 20 ms later than before");
+    assert.equal(b.stats().late, 1);
+  });
+
   it("shrinks a delay that stays above target (drift, calmer network) by dropping frames, down to the minimum", () => {
     const b = jb();
     for (let i = 0; i < 20; i++) b.push(i * N, frame(i));

@@ -60,7 +60,7 @@ describe("SDP", () => {
     assert.match(offer, /m=audio 40000 RTP\/AVP 0 8 101/);
     assert.match(offer, /a=rtpmap:101 telephone-event\/8000/);
     const r = parseSdp(offer);
-    assert.deepEqual(r, { address: "10.0.0.5", port: 40000, codecs: [{ pt: 0, codec: "PCMU" }, { pt: 8, codec: "PCMA" }], dtmfPt: 101, direction: "sendrecv", rtcpMux: false, rtcpPort: 40001 });
+    assert.deepEqual(r, { address: "10.0.0.5", port: 40000, codecs: [{ pt: 0, codec: "PCMU" }, { pt: 8, codec: "PCMA" }], dtmfPt: 101, direction: "sendrecv", rtcpMux: false, rtcpPort: 40001, profile: "RTP/AVP", crypto: [], ptime: 20 });
     const mux = parseSdp(offer.replace("a=ptime:20", "a=ptime:20\r\na=rtcp-mux"));
     assert.deepEqual([mux.rtcpMux, mux.rtcpPort], [true, 40000], "rtcp-mux accepted: RTCP on the RTP port");
     assert.throws(() => parseSdp("v=0\r\ns=-\r\n"), /no audio stream/);

@@ -1,0 +1,204 @@
+// Audio both ways between the phone (simulated board, 16 kHz pipeline) and a real baresip through Kamailio: each side
+// plays a tone into its microphone and the other side's recording is measured (frequency and level). In G.711 and in
+// G.722, where a tone above 4 kHz (which no narrowband call can carry) must come through both ways; and in SRTP over
+// TLS signalling, where a key spoiled on the way gives silence and counted errors, and plain RTP is refused.
+import assert from "node:assert/strict";
+import { freePort, startRegistrar, type Registrar } from "../../../src/lab/registrar.js";
+import { FarPhone } from "../../../src/lab/far-phone.js";
+import { dominantHz, rmsDbfs } from "../../../src/hal/emul/pcm-analysis.js";
+import { PhoneProcess } from "../../support/phone-process.js";
+import { readWav } from "../../support/wav.js";
+import { startImpairedRelay } from "../../support/rtp-impairment.js";
+
+const USERS = [
+  { user: "1001", password: "pw-1001" },
+  { user: "1002", password: "pw-1002" },
+];
+
+interface MediaState {
+  media: Array<{ codec: string | null; srtp: boolean; packets: { sent: number; received: number; badPackets: number; srtpErrors: number }; jitter: { concealed: number; late: number; targetMs: number; delayMs: number } }>;
+}
+
+describe("audio both ways with baresip (G.711 and G.722)", function () {
+  this.timeout(60000);
+  let k: Registrar;
+  let far: FarPhone | undefined;
+  let phone: PhoneProcess | undefined;
+
+  before(async () => {
+    k = await startRegistrar({ users: USERS, lifetimeS: 900 });
+  });
+  after(async () => k?.stop());
+  afterEach(async () => {
+    await phone?.stop();
+    await far?.stop();
+    phone = far = undefined;
+  });
+
+  const bundle = (o: CallOptions): Record<string, unknown> => ({
+    version: 1,
+    accounts: [{ user: "1001", password: "pw-1001", domain: "127.0.0.1", servers: [{ host: "127.0.0.1", port: o.tls ? k.tlsPort : k.tcpPort, transport: o.tls ? "tls" : "tcp" }] }],
+    trustedCAs: [k.caFile],
+    sip: { retryFirstMs: 200, retryMaxMs: 1000, pingMs: 0 },
+    ...(o.srtp ? { media: { srtp: o.srtp } } : {}),
+  });
+
+  interface CallOptions {
+    codecs: Array<"PCMU" | "PCMA" | "G722">;
+    tls?: boolean;
+    /** The phone's policy. */
+    srtp?: "required";
+    /** baresip's. */
+    mediaenc?: "srtp-mand";
+  }
+
+  /** baresip 1002 and the phone, both registered; the phone off hook. */
+  async function phones(o: CallOptions, farHz: number): Promise<PhoneProcess> {
+    // baresip stays on TCP: it cannot take a TLS connection from Kamailio without a server certificate of its own
+    // (the phone's leg, where the keys are the phone's concern, is TLS)
+    far = await FarPhone.start({ user: "1002", password: "pw-1002", registrar: { port: k.tcpPort, transport: "tcp" }, answer: "auto", toneHz: farHz, codecs: o.codecs, caFile: k.caFile, ...(o.mediaenc ? { mediaenc: o.mediaenc } : {}) });
+    await far.registered();
+    phone = await PhoneProcess.registered(bundle(o));
+    await phone.cmd("set_hook", { state: "off" });
+    return phone;
+  }
+
+  /**
+   * A call from the phone to baresip: baresip plays `farHz`, the phone's handset microphone gets `phoneHz`. Returns
+   * what the phone's earpiece played and what baresip recorded of the phone.
+   */
+  async function talk(o: CallOptions, farHz: number, phoneHz: number) {
+    const phone = await phones(o, farHz);
+    if (!far) throw new Error("no far end");
+    await phone.keys("1002");
+    await phone.keys("SEND");
+    await phone.until("connected", (x) => x.calls[0]?.state === "connected");
+    await phone.cmd("audio_inject", { path: "handset", tone: { hz: phoneHz, ms: 3000, dbfs: -12 } });
+    await new Promise((r) => setTimeout(r, 400)); // the jitter buffers fill
+    const heard = await phone.cmd<{ dominant_hz: number; rms_dbfs: number; rate: number }>("audio_capture", { path: "handset", ms: 1000 });
+    const media = (await phone.cmd<MediaState>("get_state")).media[0];
+    await new Promise((r) => setTimeout(r, 1000));
+    await phone.keys("END");
+    await phone.until("idle", (x) => x.calls.length === 0);
+    await far.waitFor("CALL_CLOSED", 5000, () => true, 0);
+    // baresip's sndfile module wrote what it decoded from the phone ("-dec.wav")
+    const files = await far.recordings();
+    const dec = files.find((f) => f.endsWith("-dec.wav"));
+    assert.ok(dec, `baresip recorded the phone's audio (files: ${files.join(", ")})`);
+    const rec = await readWav(dec);
+    // skip the start (before the phone's tone began) and the very end
+    const mid = rec.pcm.subarray(Math.floor(rec.rate * 0.8), Math.floor(rec.rate * 2.2));
+    return { heard, media, far: { hz: dominantHz(mid, rec.rate), dbfs: rmsDbfs(mid), rate: rec.rate } };
+  }
+
+  it("G.711: the phone hears baresip's 1 kHz tone and baresip hears the phone's 700 Hz tone, at about the level sent", async () => {
+    const r = await talk({ codecs: ["PCMU"] }, 1000, 700);
+    assert.equal(r.media.codec, "PCMU");
+    assert.ok(Math.abs(r.heard.dominant_hz - 1000) < 15, `the phone heard ${r.heard.dominant_hz} Hz`);
+    // baresip's tone file is at 0.3 of full scale (about -13.5 dBFS RMS); the phone plays it back as received
+    assert.ok(r.heard.rms_dbfs > -20 && r.heard.rms_dbfs < -8, `the phone heard it at ${r.heard.rms_dbfs} dBFS`);
+    assert.ok(Math.abs(r.far.hz - 700) < 15, `baresip heard ${r.far.hz} Hz`);
+    assert.ok(r.far.dbfs > -18 && r.far.dbfs < -10, `baresip heard the -12 dBFS tone at ${r.far.dbfs.toFixed(1)} dBFS (RMS of a sine is 3 dB under its peak)`);
+    assert.equal(r.media.jitter.concealed, 0, "nothing concealed on loopback");
+  });
+
+  it("G.722: wideband both ways, a 6 kHz tone from baresip and a 5 kHz tone from the phone come through", async () => {
+    const r = await talk({ codecs: ["G722"] }, 6000, 5000);
+    assert.equal(r.media.codec, "G722");
+    assert.equal(r.heard.rate, 16000);
+    assert.ok(Math.abs(r.heard.dominant_hz - 6000) < 20, `the phone heard ${r.heard.dominant_hz} Hz`);
+    assert.ok(r.heard.rms_dbfs > -22 && r.heard.rms_dbfs < -8, `the phone heard it at ${r.heard.rms_dbfs} dBFS`);
+    assert.equal(r.far.rate, 16000, "baresip decoded wideband");
+    assert.ok(Math.abs(r.far.hz - 5000) < 20, `baresip heard ${r.far.hz} Hz`);
+    assert.ok(r.far.dbfs > -20 && r.far.dbfs < -10, `baresip heard the -12 dBFS tone at ${r.far.dbfs.toFixed(1)} dBFS`);
+  });
+
+  it("through a relay losing 5% of baresip's packets and delaying each by 0-80 ms, the tone is still heard (concealment)", async () => {
+    const relay = await startImpairedRelay({ lossToA: 0.05, jitterMsToA: 40, seed: 7 });
+    // Kamailio points each side's media at the relay: the phone's offer at the port standing for the phone, baresip's
+    // answer at the one standing for baresip (ports are five digits on both sides, so the edit keeps the length)
+    const bad = await startRegistrar({
+      users: USERS,
+      lifetimeS: 300,
+      sdpEdits: { requests: [{ find: "m=audio [0-9]{5} ", replace: `m=audio ${relay.portForB} ` }], replies: [{ find: "m=audio [0-9]{5} ", replace: `m=audio ${relay.portForA} ` }] },
+    });
+    const saved = k;
+    k = bad;
+    try {
+      let rtpPort = await freePort();
+      while (rtpPort < 10000 || rtpPort > 65000) rtpPort = await freePort();
+      far = await FarPhone.start({ user: "1002", password: "pw-1002", registrar: { port: k.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 1000, codecs: ["PCMU"], rtpPort: rtpPort & ~1 });
+      await far.registered();
+      const p = (phone = await PhoneProcess.registered(bundle({ codecs: ["PCMU"] })));
+      await p.cmd("set_hook", { state: "off" });
+      await p.keys("1002");
+      await p.keys("SEND");
+      await p.until("connected", (x) => x.calls[0]?.state === "connected");
+      await new Promise((r) => setTimeout(r, 2500)); // the jitter buffer adapts to the jitter
+      const heard = await p.cmd<{ dominant_hz: number; rms_dbfs: number }>("audio_capture", { path: "handset", ms: 1500 });
+      const m = (await p.cmd<MediaState>("get_state")).media[0];
+      assert.ok(relay.stats.lostToA >= 3 && relay.stats.toA > 150, `the relay carried the call and lost some (${JSON.stringify(relay.stats)})`);
+      assert.ok(Math.abs(heard.dominant_hz - 1000) < 15, `the tone is heard at ${heard.dominant_hz} Hz`);
+      assert.ok(heard.rms_dbfs > -22, `at a level near the sent one (${heard.rms_dbfs} dBFS)`);
+      assert.ok(m.jitter.concealed > 0, `lost packets were concealed (${m.jitter.concealed} frames)`);
+      // enough delay to ride out the jitter, not more than the jitter needs (80 ms spread plus a frame or two)
+      assert.ok(m.jitter.delayMs >= 20 && m.jitter.delayMs <= 160, `the jitter buffer's delay (${JSON.stringify(m.jitter)})`);
+      await p.keys("END");
+      await p.until("idle", (x) => x.calls.length === 0);
+    } finally {
+      k = saved;
+      await phone?.stop();
+      await far?.stop();
+      phone = far = undefined;
+      await bad.stop();
+      await relay.close();
+    }
+  });
+
+  describe("SRTP (AES_CM_128_HMAC_SHA1_80, SDES keys over TLS)", () => {
+    it("the phone (SRTP required) and baresip (mediaenc=srtp-mand) hear each other; the phone says the call is encrypted", async () => {
+      const r = await talk({ codecs: ["PCMU"], tls: true, srtp: "required", mediaenc: "srtp-mand" }, 1000, 700);
+      assert.equal(r.media.srtp, true);
+      assert.equal(r.media.packets.srtpErrors, 0);
+      assert.ok(Math.abs(r.heard.dominant_hz - 1000) < 15, `the phone heard ${r.heard.dominant_hz} Hz`);
+      assert.ok(Math.abs(r.far.hz - 700) < 15, `baresip heard ${r.far.hz} Hz`);
+    });
+
+    it("a key spoiled on the way (by the proxy) gives silence and counted SRTP errors, not noise or a crash", async () => {
+      // a second Kamailio that rewrites the start of baresip's key in its answer, as a broken middlebox would
+      const bad = await startRegistrar({ users: USERS, lifetimeS: 300, sdpEdits: { replies: [{ find: "inline:[A-Za-z0-9+/]{4}", replace: "inline:AAAA" }] } });
+      const saved = k;
+      k = bad;
+      try {
+        const p = await phones({ codecs: ["PCMU"], tls: true, srtp: "required", mediaenc: "srtp-mand" }, 1000);
+        await p.keys("1002");
+        await p.keys("SEND");
+        await p.until("connected", (x) => x.calls[0]?.state === "connected");
+        await new Promise((r) => setTimeout(r, 500));
+        const heard = await p.cmd<{ rms_dbfs: number | null }>("audio_capture", { path: "handset", ms: 600 });
+        assert.ok((heard.rms_dbfs ?? -Infinity) < -60, `silence, not decrypted noise (${heard.rms_dbfs} dBFS)`);
+        const m = (await p.cmd<MediaState>("get_state")).media[0];
+        assert.ok(m.packets.srtpErrors > 20, `every packet from baresip failed its check (${m.packets.srtpErrors} errors)`);
+        assert.equal(m.packets.received, 0, "no packet reached the decoder");
+        // the phone works on: the call ends normally
+        await p.keys("END");
+        await p.until("idle", (x) => x.calls.length === 0);
+      } finally {
+        k = saved;
+        await phone?.stop();
+        await far?.stop();
+        phone = far = undefined;
+        await bad.stop();
+      }
+    });
+
+    it("plain RTP is refused when SRTP is required: the call to a far end without SRTP fails, nothing is heard in the clear", async () => {
+      const p = await phones({ codecs: ["PCMU"], tls: true, srtp: "required" }, 1000);
+      await p.keys("1002");
+      await p.keys("SEND");
+      const s = await p.until("the call failed", (x) => x.calls.length === 0 || x.mode === "ended", 15000);
+      assert.notEqual(s.calls[0]?.state, "connected");
+      assert.equal((await p.cmd<MediaState>("get_state")).media.length, 0, "no media session stays open");
+    });
+  });
+});
