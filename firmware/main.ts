@@ -206,7 +206,12 @@ async function main(argv: string[]): Promise<number> {
   }, 5000);
   life.started("call quality", () => quality.cancel());
   if (account && bundle) {
-    const acct: SipAccount = { ...account, hideCallerId: bundle.features?.hideCallerId ?? false, ...(bundle.trustedCAs ? { caCerts: bundle.trustedCAs } : {}) };
+    const acct: SipAccount = {
+      ...account,
+      hideCallerId: bundle.features?.hideCallerId ?? false,
+      ...(bundle.trustedCAs ? { caCerts: bundle.trustedCAs } : {}),
+      ...(bundle.media?.qualityCollector ? { qualityCollector: bundle.media.qualityCollector } : {}),
+    };
     const t = bundle.sip ?? {};
     const tuning = {
       backoffMs: { first: t.retryFirstMs ?? DEFAULT_SIP_TUNING.backoffMs.first, max: t.retryMaxMs ?? DEFAULT_SIP_TUNING.backoffMs.max },

@@ -10,6 +10,8 @@ import type { AudioRouter } from "./audio-router.js";
 import { CODECS, openCodec, type CodecName, type CodecStream } from "./codecs.js";
 import { Downsampler, Upsampler } from "./resample.js";
 import { isSrtpError, SrtpSession } from "./srtp.js";
+import { BurstGapTracker, buildXrVoip, findXr, type VoipMetrics } from "./rtcp-xr.js";
+import { buildVqSessionReport, remoteMetricsFromXr } from "./vq-report.js";
 import { buildCryptoAttr, newCryptoAttr, parseCryptoAttr, SUPPORTED_SUITES, type CryptoAttr } from "./sdes.js";
 import { buildRtp, dtmfPayload, DTMF_EVENTS, parseRtp } from "./rtp-packet.js";
 import { JitterBuffer, type JitterStats } from "./jitter-buffer.js";
@@ -84,6 +86,14 @@ export class RtpSession {
   private unsubSource: Unsubscribe | undefined;
   private jitter = new JitterBuffer({ frameSamples: 160, frameMs: 20 });
   private remoteSsrc: number | null = null;
+  /** RFC 3611 burst/gap loss of the far end's stream, and the sequence number it expects next. */
+  private burstGap = new BurstGapTracker(FRAME_MS);
+  private highestSeq: number | null = null;
+  /** What the far end last reported of our stream in an RTCP XR VoIP Metrics block. */
+  private remoteXr: VoipMetrics | undefined;
+  private maxDelayMs = 0;
+  private startedAt: number | null = null;
+  private stoppedAt: number | null = null;
   /** SRTP: our key (sent in our a=crypto, used to protect what we send) and the far end's (to check what it sends). */
   private localCrypto: CryptoAttr | undefined;
   private remoteKey: string | undefined;
@@ -234,6 +244,7 @@ export class RtpSession {
     this.unsubMic = undefined;
     if (this.sending()) this.unsubMic = this.o.router.onMic((frame) => this.sendAudio(frame));
     if (r.port !== 0) this.armRtcp();
+    if (r.port !== 0 && this.startedAt === null) this.startedAt = this.o.clock.wallNow();
     // the far end is heard unless we hold (sendonly/inactive on our side)
     const hearing = !this.closed && (this.localDirection === "sendrecv" || this.localDirection === "recvonly");
     if (hearing && !this.unsubSource) this.unsubSource = this.o.router.addSource(() => this.playout());
@@ -329,8 +340,24 @@ export class RtpSession {
       // a new source (first packet, or the far end restarted its stream): its timestamps start elsewhere
       if (this.remoteSsrc !== null) this.jitter.reset();
       this.remoteSsrc = p.ssrc;
+      this.highestSeq = null;
     }
+    this.trackLoss(p.sequence);
     this.jitter.push(p.timestamp, this.stream.decode(p.payload));
+  }
+
+  /** Feeds the burst/gap tracker: the packets missing before this one were lost (a late one is not counted twice). */
+  private trackLoss(seq: number): void {
+    if (this.highestSeq === null) {
+      this.highestSeq = seq;
+      this.burstGap.packet(true);
+      return;
+    }
+    const delta = (seq - this.highestSeq) & 0xffff;
+    if (delta === 0 || delta >= 0x8000) return; // a duplicate, or an old packet arriving late
+    for (let i = 1; i < Math.min(delta, 3000); i++) this.burstGap.packet(false);
+    this.burstGap.packet(true);
+    this.highestSeq = seq;
   }
 
   /** RFC 4733 receive: one digit per event (its RTP timestamp), reported on its first packet; end retransmits ignored. */
@@ -349,6 +376,67 @@ export class RtpSession {
     return () => this.dtmfListeners.delete(cb);
   }
 
+  /** Our measurements of the far end's stream as an RFC 3611 VoIP Metrics block (also the report's LocalMetrics). */
+  private voipMetrics(): VoipMetrics {
+    const lost = this.recv?.lost() ?? 0;
+    const received = this.stats.received;
+    const js = this.jitter.stats();
+    this.maxDelayMs = Math.max(this.maxDelayMs, js.delayMs);
+    const bg = this.burstGap.densities();
+    const rtt = this.rtcp.rttMs ?? 0;
+    const lossRate = lost + received > 0 ? lost / (lost + received) : 0;
+    const endSystemDelayMs = js.delayMs + 2 * FRAME_MS; // jitter buffer, packetisation, playout period
+    // the narrowband E-model for every codec (G.722 rated as G.711 would be: a conservative estimate)
+    const r = rFactor({ oneWayDelayMs: rtt / 2 + endSystemDelayMs, lossPercent: 100 * lossRate });
+    const rLq = rFactor({ oneWayDelayMs: 0, lossPercent: 100 * lossRate });
+    return {
+      ssrc: this.recv?.ssrc ?? 0,
+      lossRate,
+      discardRate: received > 0 ? Math.min(1, (js.late + js.dropped) / received) : 0,
+      ...bg,
+      roundTripDelayMs: Math.round(rtt),
+      endSystemDelayMs,
+      signalLevelDbm: NaN,
+      noiseLevelDbm: NaN,
+      rerl: NaN,
+      gmin: this.burstGap.gmin,
+      rFactor: Math.round(r),
+      extRFactor: NaN,
+      mosLq: Math.round(10 * mosFromR(rLq)) / 10,
+      mosCq: Math.round(10 * mosFromR(r)) / 10,
+      rxConfig: { plc: "standard", jitterBufferAdaptive: true, jitterBufferRate: 0 },
+      jbNominalMs: js.targetMs,
+      jbMaximumMs: this.maxDelayMs,
+      jbAbsMaxMs: 300,
+    };
+  }
+
+  /**
+   * The end-of-call quality report (RFC 6035 "VQSessionReport: CallTerm", application/vq-rtcpxr) for the SIP layer to
+   * PUBLISH to a collector; null when no media ever flowed. The SIP identifiers come from the caller.
+   */
+  qualityReport(ids: { callId: string; localId: string; remoteId: string; origId?: string }): string | null {
+    const r = this.remote;
+    if (!r || !this.codec || this.startedAt === null) return null;
+    const m = this.voipMetrics();
+    const info = CODECS[this.codec.codec];
+    const rtt = this.rtcp.rttMs ?? 0;
+    return buildVqSessionReport({
+      ...ids,
+      start: new Date(this.startedAt),
+      stop: new Date(this.stoppedAt ?? this.o.clock.wallNow()),
+      local: { addr: this.o.localAddress(), port: this.port, ssrc: this.ssrc },
+      remote: { addr: r.address, port: r.port, ssrc: this.recv?.ssrc ?? 0 },
+      codec: { pt: this.codec.pt, name: this.codec.codec, clockRate: info.sampleRate, frameMs: FRAME_MS, framesPerPacket: 1, plc: "standard", silenceSuppression: false },
+      jitterBuffer: { adaptive: true, rate: 0, nominalMs: m.jbNominalMs, maxMs: m.jbMaximumMs, absMaxMs: m.jbAbsMaxMs },
+      loss: { networkLossRate: m.lossRate, jbDiscardRate: m.discardRate },
+      burstGap: { burstDensity: m.burstDensity, burstDurationMs: m.burstDurationMs, gapDensity: m.gapDensity, gapDurationMs: m.gapDurationMs, gmin: m.gmin },
+      delay: { roundTripMs: m.roundTripDelayMs, endSystemMs: m.endSystemDelayMs, oneWayMs: Math.round(rtt / 2 + m.endSystemDelayMs), symmOneWayMs: Math.round(rtt / 2 + m.endSystemDelayMs), interArrivalJitterMs: Math.round((this.recv?.jitter ?? 0) / 8) },
+      quality: { rCq: m.rFactor, mosLq: m.mosLq, mosCq: m.mosCq, estimator: "G.107" },
+      ...(this.remoteXr ? { remoteMetrics: remoteMetricsFromXr(this.remoteXr) } : {}),
+    });
+  }
+
   private receiveRtcp(wire: Buffer): void {
     let b = wire;
     if (this.srtpIn) {
@@ -359,6 +447,7 @@ export class RtpSession {
       }
       b = plain;
     } else if (this.localCrypto) return;
+    for (const x of findXr(b)) for (const v of x.voip) if (v.ssrc === this.ssrc) this.remoteXr = v;
     for (const r of parseRtcp(b)) {
       this.rtcp.received++;
       if (r.sender && this.recv && r.ssrc === this.recv.ssrc) this.recv.senderReport(r.sender.ntpMs, this.o.clock.now());
@@ -378,7 +467,9 @@ export class RtpSession {
     const blocks = this.recv ? [this.recv.report(this.o.clock.now())] : [];
     const sender = this.sentSinceReport ? { ntpMs: this.o.clock.wallNow(), rtpTimestamp: this.ts, packets: this.sentPackets, octets: this.sentOctets } : undefined;
     this.sentSinceReport = false;
-    const pkt = buildRtcp(this.ssrc, this.cname, blocks, sender);
+    // the compound packet carries our VoIP metrics of the far end's stream (RFC 3611 XR) after the SR/RR and SDES
+    const base = buildRtcp(this.ssrc, this.cname, blocks, sender);
+    const pkt = this.recv ? Buffer.concat([base, buildXrVoip(this.ssrc, this.voipMetrics())]) : base;
     (r.rtcpMux ? this.sock : this.rtcpSock)?.send(this.srtpOut ? this.srtpOut.protectRtcp(pkt) : pkt, r.rtcpPort, r.address);
     this.rtcp.sent++;
   }
@@ -456,6 +547,7 @@ export class RtpSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stoppedAt = this.o.clock.wallNow();
     this.rtcpTimer?.cancel();
     this.rtcpSock?.close();
     this.rtcpSock = undefined;

@@ -14,6 +14,11 @@ export interface MediaSession {
   readonly remoteDirection: MediaDirection;
   /** RFC 4733 telephone-event; false when the far end did not negotiate it (SIP then falls back to INFO). */
   sendDtmf(digit: string, durationMs: number): boolean;
+  /**
+   * The end-of-call voice quality report body (RFC 6035, application/vq-rtcpxr) for SIP to PUBLISH to a collector,
+   * given the dialog's identifiers; null when no media flowed. Optional: a media engine without it sends none.
+   */
+  qualityReport?(ids: { callId: string; localId: string; remoteId: string; origId?: string }): string | null;
   close(): void;
 }
 

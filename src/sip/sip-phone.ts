@@ -32,6 +32,8 @@ export interface SipAccount {
   caCerts?: string[];
   /** Subscribe to message-summary (RFC 3842) for voicemail waiting. */
   mwi?: boolean;
+  /** Where each call's end-of-call voice quality report goes (RFC 6035 PUBLISH, Event: vq-rtcpxr); none when absent. */
+  qualityCollector?: string;
 }
 
 export interface SipTuning {
@@ -131,6 +133,8 @@ export class SipPhone {
   private ping: Timer | undefined;
   private stopped = false;
   private readonly calls = new Map<number, CallRecord>();
+  /** Each session's description handler, to read its media at the end of the call (sip.js may drop its own reference). */
+  private readonly sdhs = new WeakMap<Session, SdhAdapter>();
   private reg: SipRegistration = { state: "registering", server: "", reason: "" };
 
   constructor(
@@ -197,10 +201,12 @@ export class SipPhone {
       },
       sessionDescriptionHandlerFactory: (session) => {
         const id = this.idOf(session);
-        return new SdhAdapter(this.media.open(`call-${id ?? "?"}`), (held) => {
+        const sdh = new SdhAdapter(this.media.open(`call-${id ?? "?"}`), (held) => {
           const cid = this.idOf(session);
           if (cid !== undefined) this.events.remoteHold(cid, held);
         });
+        this.sdhs.set(session, sdh);
+        return sdh;
       },
       delegate: {
         onInvite: (inv) => this.onInvite(inv),
@@ -446,12 +452,32 @@ export class SipPhone {
       }
       if (s === SessionState.Terminated) {
         this.calls.delete(id);
+        if (rec.connected) this.reportQuality(rec.session);
         // sip.js moves to Terminated before it hands the final response to onReject: read the code a turn later
         queueMicrotask(() => {
           const reason = rec.why ?? (rec.connected ? "remote-hangup" : rec.code ? endReason(rec.code) : "failed");
           this.events.ended(id, reason, rec.code);
         });
       }
+    });
+  }
+
+  /** RFC 6035: the call's voice quality report, PUBLISHed to the collector the account names (once, at the end). */
+  private reportQuality(session: Session): void {
+    const collector = this.account.qualityCollector;
+    const ua = this.ua;
+    const media = this.sdhs.get(session)?.media;
+    if (!collector || !ua || !media?.qualityReport) return;
+    const request = (session as Inviter | Invitation).request;
+    const body = media.qualityReport({ callId: request.callId, localId: session.localIdentity.uri.toString(), remoteId: session.remoteIdentity.uri.toString(), origId: (session instanceof Inviter ? session.localIdentity : session.remoteIdentity).uri.toString() });
+    const to = UserAgent.makeURI(collector);
+    if (!body || !to) return;
+    const core = ua.userAgentCore;
+    const from = UserAgent.makeURI(`sip:${this.account.user}@${this.account.domain}`) as URI;
+    const msg = core.makeOutgoingRequestMessage("PUBLISH", to, from, to, {}, ["Event: vq-rtcpxr"], { contentDisposition: "render", contentType: "application/vq-rtcpxr", content: body });
+    core.request(msg, {
+      onAccept: () => this.log.info({ collector }, "call quality report published"),
+      onReject: (r) => this.log.warn({ collector, code: r.message.statusCode }, "the quality collector refused the report"),
     });
   }
 

@@ -9,10 +9,16 @@ import { dominantHz, rmsDbfs } from "../../../src/hal/emul/pcm-analysis.js";
 import { PhoneProcess } from "../../support/phone-process.js";
 import { readWav } from "../../support/wav.js";
 import { startImpairedRelay } from "../../support/rtp-impairment.js";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startSipp } from "../../../src/lab/sipp.js";
+
+const scenarios = fileURLToPath(new URL("./scenarios/", import.meta.url));
 
 const USERS = [
   { user: "1001", password: "pw-1001" },
   { user: "1002", password: "pw-1002" },
+  { user: "1090", password: "pw-1090" },
 ];
 
 interface MediaState {
@@ -40,7 +46,7 @@ describe("audio both ways with baresip (G.711 and G.722)", function () {
     accounts: [{ user: "1001", password: "pw-1001", domain: "127.0.0.1", servers: [{ host: "127.0.0.1", port: o.tls ? k.tlsPort : k.tcpPort, transport: o.tls ? "tls" : "tcp" }] }],
     trustedCAs: [k.caFile],
     sip: { retryFirstMs: 200, retryMaxMs: 1000, pingMs: 0 },
-    ...(o.srtp ? { media: { srtp: o.srtp } } : {}),
+    media: { ...(o.srtp ? { srtp: o.srtp } : {}), ...(o.collector ? { qualityCollector: o.collector } : {}) },
   });
 
   interface CallOptions {
@@ -50,6 +56,8 @@ describe("audio both ways with baresip (G.711 and G.722)", function () {
     srtp?: "required";
     /** baresip's. */
     mediaenc?: "srtp-mand";
+    /** Where the phone PUBLISHes its end-of-call quality report. */
+    collector?: string;
   }
 
   /** baresip 1002 and the phone, both registered; the phone off hook. */
@@ -111,6 +119,23 @@ describe("audio both ways with baresip (G.711 and G.722)", function () {
     assert.equal(r.far.rate, 16000, "baresip decoded wideband");
     assert.ok(Math.abs(r.far.hz - 5000) < 20, `baresip heard ${r.far.hz} Hz`);
     assert.ok(r.far.dbfs > -20 && r.far.dbfs < -10, `baresip heard the -12 dBFS tone at ${r.far.dbfs.toFixed(1)} dBFS`);
+  });
+
+  it("PUBLISHes the end-of-call quality report (RFC 6035 vq-rtcpxr) to the collector the config names", async () => {
+    // sipp registers as 1090 and then waits for the report
+    const port = await freePort();
+    const reg = await startSipp({ scenario: path.join(scenarios, "../../sip/scenarios/register.xml"), remote: `127.0.0.1:${k.udpPort}`, port, keys: { user: "1090" }, args: ["-au", "1090", "-ap", "pw-1090"], timeoutS: 10 });
+    assert.equal((await reg.done).code, 0, "sipp registered as the collector");
+    const collector = await startSipp({ scenario: path.join(scenarios, "uas-quality-collector.xml"), port, timeoutS: 40 });
+    try {
+      await talk({ codecs: ["PCMU"], collector: "sip:1090@127.0.0.1" }, 1000, 700);
+      const r = await collector.done;
+      assert.equal(r.code, 0, `the collector got a valid report: ${r.errors}\n${r.messages.slice(-3000)}`);
+      assert.match(r.messages, /LocalAddr: IP=127\.0\.0\.1 PORT=\d+ SSRC=0x[0-9A-Fa-f]{8}/);
+      assert.match(r.messages, /PacketLoss:NLR=0\.0 /, "no loss on loopback");
+    } finally {
+      collector.stop();
+    }
   });
 
   it("through a relay losing 5% of baresip's packets and delaying each by 0-80 ms, the tone is still heard (concealment)", async () => {

@@ -92,6 +92,11 @@ describe("RTP session through a lossy, jittery network", function () {
         assert.ok(r.rttMs !== null && r.rttMs >= 0 && r.rttMs < 50, `${who}: round trip ${r.rttMs} ms on loopback`);
         assert.equal(r.remoteFractionLost, 0);
         assert.equal(r.localLost, 0);
+        // RTCP XR (RFC 3611) rode along: each end's report has the other's view of its stream as RemoteMetrics
+        const report = s.qualityReport({ callId: "c1@test", localId: "sip:a@test", remoteId: "sip:b@test" }) ?? "";
+        assert.match(report, /^VQSessionReport: CallTerm\r\n/);
+        assert.match(report, /\r\nRemoteMetrics:\r\n/, `${who} learnt the far end's metrics from its XR:\n${report}`);
+        assert.match(report, /PacketLoss:NLR=0\.0 JDR=/);
       }
     } finally {
       for (const x of [a, b]) {

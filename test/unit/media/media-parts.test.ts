@@ -11,6 +11,7 @@ import { silentLogger } from "../../../src/base/log.js";
 import { EmulatedAudioDevice } from "../../../src/hal/emul/audio-emul.js";
 import { AudioRouter } from "../../../src/media/audio-router.js";
 import { mosFromR, rFactor } from "../../../src/media/e-model.js";
+import { Downsampler, Upsampler } from "../../../src/media/resample.js";
 
 /** An audio router on an emulated handset, on the handset path, with a manual clock. */
 function handsetRouter(): { clock: ManualClock; handset: EmulatedAudioDevice; router: AudioRouter } {
@@ -147,3 +148,41 @@ describe("audio router sidetone", () => {
     router.stop();
   });
 });
+
+describe("2:1 resampling (the 16 kHz pipeline and 8 kHz codecs)", () => {
+  it("up: a 1 kHz tone at 8 kHz is the same tone at 16 kHz, at the same level, with no image at 7 kHz", () => {
+    const up = new Upsampler();
+    const tone = toneS16({ hz: 1000, ms: 400, dbfs: -10, rate: 8000 });
+    // in 20 ms frames, as the pipeline runs it (the filter state carries across frames)
+    const out = new Int16Array(tone.length * 2);
+    for (let i = 0; i < tone.length; i += 160) out.set(up.process(tone.subarray(i, i + 160)), i * 2);
+    const tail = out.subarray(1600);
+    assert.equal(Math.round(dominantHz(tail, 16000)), 1000);
+    assert.ok(Math.abs(rmsDbfs(tail) - rmsDbfs(tone)) < 0.5, `level ${rmsDbfs(tail)} vs ${rmsDbfs(tone)}`);
+    const image = goertzel(tail, 16000, 7000);
+    const wanted = goertzel(tail, 16000, 1000);
+    assert.ok(image < wanted / 300, `the 7 kHz image is > 50 dB down (${(20 * Math.log10(image / wanted)).toFixed(1)} dB)`);
+  });
+
+  it("down: a 1 kHz tone passes, a 6 kHz tone (which would alias to 2 kHz) is removed", () => {
+    const pass = new Downsampler().process(toneS16({ hz: 1000, ms: 400, dbfs: -10, rate: 16000 })).subarray(400);
+    assert.equal(Math.round(dominantHz(pass, 8000)), 1000);
+    assert.ok(Math.abs(rmsDbfs(pass) + 10) < 0.5, `1 kHz level kept (${rmsDbfs(pass)} dBFS)`);
+    const stop = new Downsampler().process(toneS16({ hz: 6000, ms: 400, dbfs: -10, rate: 16000 })).subarray(400);
+    assert.ok(rmsDbfs(stop) < -55, `6 kHz removed before decimation (${rmsDbfs(stop)} dBFS)`);
+  });
+});
+
+/** The amplitude of one frequency in a block (Goertzel). */
+function goertzel(pcm: Int16Array, rate: number, hz: number): number {
+  const w = (2 * Math.PI * hz) / rate;
+  const c = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  for (const x of pcm) {
+    const s0 = x + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return Math.sqrt(s1 * s1 + s2 * s2 - c * s1 * s2) / pcm.length;
+}
