@@ -68,6 +68,7 @@ function phoneConfigOf(b: ConfigBundle | null): PhoneConfig {
     interdigitMs: b.dialPlan?.interdigitMs ?? d.interdigitMs,
     lockAfterIdleMs: (b.lock?.afterIdleMinutes ?? 0) * 60_000,
     callWaiting: b.features?.callWaiting ?? true,
+    ...(b.accounts[0]?.ringPattern ? { ringPattern: b.accounts[0].ringPattern } : {}),
     ...(b.directory ? { directory: b.directory } : {}),
     ...(fwd ? { forward: { always: fwd.always ?? null, busy: fwd.busy ?? null, noAnswer: fwd.noAnswer ?? null, noAnswerMs: (fwd.noAnswerSeconds ?? 20) * 1000 } } : {}),
   };
@@ -144,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
 
   // audio and SIP, when the config has an account
   // the pipeline runs at the board's rate: 16 kHz boards get wideband (G.722) calls end to end
-  const router = new AudioRouter(devices.audio, clock, log, { rate: board.audio.rate });
+  const router = new AudioRouter(devices.audio, clock, log, { rate: board.audio.rate, ...(board.tonePlan ? { tonePlan: board.tonePlan } : {}) });
   let localAddress = "127.0.0.1";
   const media = new MediaEngine({ clock, log, router, localAddress: () => localAddress, ...(bundle?.media?.codecs ? { codecs: bundle.media.codecs } : {}), ...(bundle?.media?.srtp ? { srtp: bundle.media.srtp } : {}) });
   const historyFile = path.join(dataDir, "history.json");

@@ -27,7 +27,7 @@ function num(p: Params, name: string, min: number, max: number, dflt?: number): 
 
 function audioPath(p: Params): AudioPathName {
   const v = p.path;
-  if (v !== "handset" && v !== "speaker" && v !== "headset") throw bad(`params.path must be "handset", "speaker" or "headset"`, { param: "path" });
+  if (v !== "handset" && v !== "speaker" && v !== "headset" && v !== "ringer") throw bad(`params.path must be "handset", "speaker", "headset" or "ringer"`, { param: "path" });
   return v;
 }
 

@@ -4,7 +4,8 @@ import type { Unsubscribe } from "../hal/api/events.js";
 export type ControlEventType = "screen" | "leds" | "call" | "registration" | "provisioning" | "location" | "audio" | "key" | "hook";
 export const CONTROL_EVENT_TYPES: readonly ControlEventType[] = ["screen", "leds", "call", "registration", "provisioning", "location", "audio", "key", "hook"];
 
-export type AudioPathName = "handset" | "speaker" | "headset";
+/** The audio a rig can feed or hear: the three voice paths, and the ringer (capture only: it has no microphone). */
+export type AudioPathName = "handset" | "speaker" | "headset" | "ringer";
 
 export interface HelloData {
   protocol: 1;

@@ -21,7 +21,7 @@ export interface SimTargetOptions {
   pollMs?: number;
 }
 
-const AUDIO_PATHS: readonly AudioPathName[] = ["handset", "speaker", "headset"];
+const AUDIO_PATHS: readonly AudioPathName[] = ["handset", "speaker", "headset", "ringer"];
 
 export class SimTarget implements ControlTarget {
   private readonly events = new Listeners<{ type: ControlEventType; data: Record<string, unknown> }>();

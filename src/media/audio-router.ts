@@ -4,9 +4,9 @@
 // microphone frame, so no second timer runs beside the device's own.
 import type { Clock, Timer } from "../base/clock.js";
 import type { Logger } from "../base/log.js";
-import { Listeners, type Unsubscribe } from "../hal/api/events.js";
+import type { Unsubscribe } from "../hal/api/events.js";
 import type { AudioCapture, AudioDevice, AudioFormat, AudioPlayback } from "../hal/api/audio.js";
-import { ToneSource, type ToneName } from "./tones.js";
+import { ToneSource, type RingPattern, type ToneName, type TonePlanName } from "./tones.js";
 
 export type AudioPathName = "none" | "handset" | "speaker" | "headset";
 export type AudioRole = "handset" | "speaker" | "headset" | "ringer";
@@ -22,9 +22,14 @@ export class AudioRouter {
   private playback: AudioPlayback | undefined;
   private unsub: Unsubscribe | undefined;
   private tone: ToneSource | undefined;
-  private readonly mic = new Listeners<Int16Array>();
-  private readonly sources = new Set<() => Int16Array>();
+  /** Microphone listeners (the calls' RTP sessions) and far-end sources (their jitter buffers), each with its call's tag. */
+  private readonly mic = new Map<(frame: Int16Array) => void, string | undefined>();
+  private readonly sources = new Map<() => Int16Array, string | undefined>();
+  /** The calls joined in a local 3-way conference, by tag; null when there is none. */
+  private conference: Set<string> | null = null;
   private ring: { playback: AudioPlayback; timer: Timer; source: ToneSource } | undefined;
+  /** The board's tone plan: which country's tones and ring sound play. */
+  private readonly tonePlan: TonePlanName;
   private muted = false;
   private readonly format: AudioFormat;
 
@@ -32,9 +37,10 @@ export class AudioRouter {
     private readonly devices: Partial<Record<AudioRole, AudioDevice>>,
     private readonly clock: Clock,
     private readonly log: Logger,
-    opts: { rate?: AudioFormat["rate"] } = {},
+    opts: { rate?: AudioFormat["rate"]; tonePlan?: TonePlanName } = {},
   ) {
     this.format = { rate: opts.rate ?? CALL_FORMAT.rate, periodMs: CALL_FORMAT.periodMs };
+    this.tonePlan = opts.tonePlan ?? "us";
   }
 
   /** The pipeline's sample rate: microphone frames come, and sources must give frames, at this rate. */
@@ -68,68 +74,88 @@ export class AudioRouter {
   }
 
   setTone(t: ToneName | null): void {
-    this.tone = t ? new ToneSource(t, this.format.rate) : undefined;
+    this.tone = t ? new ToneSource(t, this.format.rate, this.tonePlan) : undefined;
   }
 
   setMute(on: boolean): void {
     this.muted = on;
   }
 
-  /** The ring: on the ringer device when the board has one, else the speaker. */
-  setRinger(on: boolean): void {
+  /**
+   * The ring: on the ringer device when the board has one, else the speaker, in the plan's ring frequencies with
+   * `pattern`'s cadence. Already ringing with another pattern: the new one starts at once (from its first burst).
+   */
+  setRinger(on: boolean, pattern: RingPattern = "standard"): void {
     if (!on) {
       this.ring?.timer.cancel();
       void this.ring?.playback.stop().catch(() => undefined);
       this.ring = undefined;
       return;
     }
-    if (this.ring) return;
+    if (this.ring) {
+      if (this.ring.source.pattern !== pattern) this.ring.source = new ToneSource("ring", this.format.rate, this.tonePlan, pattern);
+      return;
+    }
     const dev = this.devices.ringer ?? this.devices.speaker;
     if (!dev) return;
     try {
       const playback = dev.openPlayback(this.format);
-      const source = new ToneSource("ring", this.format.rate);
+      const source = new ToneSource("ring", this.format.rate, this.tonePlan, pattern);
       const frame = (this.format.rate * this.format.periodMs) / 1000;
-      const timer = this.clock.setInterval(() => playback.write(source.next(frame)), this.format.periodMs);
+      // reads the source at each period, so a change of pattern is heard at the next frame
+      const timer = this.clock.setInterval(() => {
+        if (this.ring) playback.write(this.ring.source.next(frame));
+      }, this.format.periodMs);
       this.ring = { playback, timer, source };
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "cannot open the ringer");
     }
   }
 
-  /** Microphone frames of the open path (silence while muted). */
-  onMic(cb: (frame: Int16Array) => void): Unsubscribe {
-    return this.mic.add(cb);
+  /** Microphone frames of the open path (silence while muted); `tag` names the call, for the conference mix. */
+  onMic(cb: (frame: Int16Array) => void, tag?: string): Unsubscribe {
+    this.mic.set(cb, tag);
+    return () => this.mic.delete(cb);
+  }
+
+  /**
+   * A local 3-way conference: each call named in `tags` is sent the microphone mixed with the other calls' audio (the
+   * earpiece hears every call anyway); null or one call ends it. The mixing runs on the device's clock, as all else.
+   */
+  setConference(tags: string[] | null): void {
+    this.conference = tags && tags.length > 1 ? new Set(tags) : null;
   }
 
   /**
    * A source of far-end audio (a call's jitter buffer), pulled one frame per period on the device's own clock, so
    * the earpiece is fed at exactly its rate whatever the network or the UI is doing. Several sources are mixed.
    */
-  addSource(pull: () => Int16Array): Unsubscribe {
-    this.sources.add(pull);
+  addSource(pull: () => Int16Array, tag?: string): Unsubscribe {
+    this.sources.set(pull, tag);
     return () => this.sources.delete(pull);
   }
 
   private tick(frame: Int16Array): void {
-    this.mic.emit(this.muted ? new Int16Array(frame.length) : frame);
-    if (!this.playback) return;
+    const mic = this.muted ? new Int16Array(frame.length) : frame;
+    const conf = this.conference;
     // every source is pulled every period, heard or not, so their buffers keep time
-    const parts = [...this.sources].map((pull) => pull());
+    const heard = this.playback || conf ? [...this.sources].map(([pull, tag]) => ({ tag, pcm: pull() })) : [];
+    for (const [cb, tag] of this.mic) {
+      const others = conf && tag !== undefined && conf.has(tag) ? heard.filter((h) => h.tag !== undefined && h.tag !== tag && conf.has(h.tag)).map((h) => h.pcm) : [];
+      cb(others.length ? mixFrames([mic, ...others]) : mic);
+    }
+    if (!this.playback) return;
+    const parts = heard.map((h) => h.pcm);
     if (this.tone) {
-      this.playback.write(this.tone.next(frame.length));
+      // a tone during a call (call waiting) is heard over the call, not instead of it
+      const tone = this.tone.next(frame.length);
+      this.playback.write(parts.length ? mixFrames([tone, ...parts]) : tone);
       return;
     }
     if (!parts.length) return;
     // sidetone: in a call on the handset you hear yourself a little (about -18 dB), as on any wired phone
     if (this.path === "handset" && !this.muted) parts.push(frame.map((v) => Math.round(v * SIDETONE_GAIN)));
-    if (parts.length === 1) {
-      this.playback.write(parts[0]);
-      return;
-    }
-    const mix = new Int16Array(parts[0].length);
-    for (const p of parts) for (let i = 0; i < mix.length; i++) mix[i] = Math.max(-32768, Math.min(32767, mix[i] + (p[i] ?? 0)));
-    this.playback.write(mix);
+    this.playback.write(parts.length === 1 ? parts[0] : mixFrames(parts));
   }
 
   private close(): void {
@@ -146,4 +172,11 @@ export class AudioRouter {
     this.close();
     this.path = "none";
   }
+}
+
+/** Frames summed, saturating at the 16-bit limits. */
+function mixFrames(parts: Int16Array[]): Int16Array {
+  const mix = new Int16Array(parts[0].length);
+  for (const p of parts) for (let i = 0; i < mix.length; i++) mix[i] = Math.max(-32768, Math.min(32767, mix[i] + (p[i] ?? 0)));
+  return mix;
 }

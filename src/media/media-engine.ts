@@ -32,6 +32,11 @@ export class MediaEngine {
     return s;
   }
 
+  /** Joins the calls (by tag, e.g. "call-1") in a local 3-way conference, mixed by the audio router; null ends it. */
+  conference(tags: string[] | null): void {
+    this.o.router.setConference(tags);
+  }
+
   get sessions(): ReadonlySet<RtpSession> {
     return this.live;
   }

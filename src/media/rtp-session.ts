@@ -242,12 +242,13 @@ export class RtpSession {
     this.dtmfPt = r.dtmfPt;
     this.unsubMic?.();
     this.unsubMic = undefined;
-    if (this.sending()) this.unsubMic = this.o.router.onMic((frame) => this.sendAudio(frame));
+    // the microphone goes out only in a call both ways: a held party must not hear the user (we have no music on hold)
+    if (this.sending() && this.localDirection === "sendrecv") this.unsubMic = this.o.router.onMic((frame) => this.sendAudio(frame), this.tag);
     if (r.port !== 0) this.armRtcp();
     if (r.port !== 0 && this.startedAt === null) this.startedAt = this.o.clock.wallNow();
     // the far end is heard unless we hold (sendonly/inactive on our side)
     const hearing = !this.closed && (this.localDirection === "sendrecv" || this.localDirection === "recvonly");
-    if (hearing && !this.unsubSource) this.unsubSource = this.o.router.addSource(() => this.playout());
+    if (hearing && !this.unsubSource) this.unsubSource = this.o.router.addSource(() => this.playout(), this.tag);
     if (!hearing) {
       this.unsubSource?.();
       this.unsubSource = undefined;

@@ -20,7 +20,7 @@ export interface PhoneShellDevices {
 /** What the shell asks of the SIP side (SipPhone has this shape; tests give a fake). */
 export type ShellCalls = Pick<SipPhone, "place" | "answer" | "reject" | "forward" | "hangup" | "hold" | "transfer" | "transferAttended" | "dtmf">;
 /** What the shell asks of the audio side. */
-export type ShellAudio = Pick<AudioRouter, "setPath" | "setTone" | "setRinger" | "setMute">;
+export type ShellAudio = Pick<AudioRouter, "setPath" | "setTone" | "setRinger" | "setMute" | "setConference">;
 
 export interface PhoneShellPorts {
   calls?: ShellCalls;
@@ -88,7 +88,7 @@ export class PhoneShell {
     return {
       registration: (r) => this.dispatch({ type: "registration", registration: r }),
       nextCallId: () => this.s.nextCallId,
-      incoming: (callId, info) => this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, ...now() }),
+      incoming: (callId, info) => this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, ...(info.ring ? { ring: info.ring } : {}), ...now() }),
       progress: (callId, state) => this.dispatch({ type: "call-progress", callId, state, at: this.clock.now() }),
       held: (callId, held) => this.dispatch({ type: "call-held", callId, held }),
       remoteHold: (callId, held) => this.dispatch({ type: "call-remote-hold", callId, held }),
@@ -157,10 +157,14 @@ export class PhoneShell {
         audio?.setTone(e.tone === "none" ? null : e.tone);
         break;
       case "ringer":
-        audio?.setRinger(e.on);
+        audio?.setRinger(e.on, e.pattern);
         break;
       case "mute":
         audio?.setMute(e.on);
+        break;
+      case "conference":
+        // the SIP side names each call's media session "call-<id>" (sip-phone.ts), and so does the router's mix
+        audio?.setConference(e.callIds ? e.callIds.map((id) => `call-${id}`) : null);
         break;
       case "volume":
         this.ports.volume?.(e.path, e.percent);

@@ -21,6 +21,8 @@ export interface BundleAccount {
   servers: BundleServer[];
   expires?: number;
   mwi?: boolean;
+  /** How calls to this line ring (Telcordia distinctive ring cadences); the caller's Alert-Info may choose another. */
+  ringPattern?: "standard" | "double" | "triple" | "short";
 }
 
 export interface ConfigBundle {
@@ -80,6 +82,7 @@ export const CONFIG_BUNDLE_SCHEMA = {
           servers: { type: "array", minItems: 1, maxItems: 4, items: server },
           expires: { type: "integer", minimum: 30, maximum: 86400 },
           mwi: { type: "boolean" },
+          ringPattern: { enum: ["standard", "double", "triple", "short"] },
         },
       },
     },

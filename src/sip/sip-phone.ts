@@ -64,7 +64,7 @@ export interface SipPhoneEvents {
   /** The id the phone will give the next incoming call (asked first, so the call is known to SIP before the phone acts on it). */
   nextCallId(): number;
   /** A call arrived (the phone may answer, reject or forward it before this returns). */
-  incoming(callId: number, info: { remote: { uri: string; name?: string }; number: string }): void;
+  incoming(callId: number, info: { remote: { uri: string; name?: string }; number: string; ring?: "standard" | "double" | "triple" | "short" }): void;
   progress(callId: number, state: "ringing" | "early" | "connected"): void;
   held(callId: number, held: boolean): void;
   remoteHold(callId: number, held: boolean): void;
@@ -80,6 +80,18 @@ interface CallRecord {
   why?: SipEndReason;
   code?: number;
   connected: boolean;
+}
+
+/**
+ * The ring a caller's PBX asks for in Alert-Info (RFC 3261 §20.4): the Bellcore distinctive-ring names most PBXs send
+ * (`info=Bellcore-dr2`, or in the URI), and RFC 7462's `<urn:alert:service:...>` for an internal/external call
+ * (internal rings double, as on most desk phones). Unknown values ring normally.
+ */
+export function ringFromAlertInfo(header: string): "standard" | "double" | "triple" | "short" | undefined {
+  const dr = /bellcore-dr([1-5])/i.exec(header)?.[1];
+  if (dr) return (["standard", "double", "triple", "short", "short"] as const)[Number(dr) - 1];
+  if (/urn:alert:source:internal|info=alert-internal/i.test(header)) return "double";
+  return undefined;
 }
 
 /** Words for a failed registration's status code. */
@@ -544,7 +556,8 @@ export class SipPhone {
       },
       onRefer: (referral) => this.onRefer(id, referral),
     };
-    this.events.incoming(id, { remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number });
+    const ring = ringFromAlertInfo(inv.request.getHeaders("Alert-Info").join(","));
+    this.events.incoming(id, { remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number, ...(ring ? { ring } : {}) });
   }
 
   /** The far end transfers us (REFER, RFC 3515): accept, call the Refer-To target; the old call ends by its BYE. */

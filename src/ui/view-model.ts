@@ -55,6 +55,11 @@ function callScreen(s: PhoneState, base: { title: string; clock: string; icons: 
   const focus = s.calls.find((c) => c.id === s.focus);
   if (!focus) return { ...base, body: [s.notice], softkeys: ["", "", "", "End"] };
   const other = s.calls.find((c) => c.id !== focus.id);
+  if (s.conference && other) {
+    // a 3-way conference: both parties on one line, the user the bridge
+    const parties = s.conference.map((id) => s.calls.find((c) => c.id === id)).filter((c): c is NonNullable<typeof c> => !!c);
+    return { ...base, body: [`Conference ${focus.connectedAt !== null ? callTimer(focus.connectedAt, now) : ""}`.trimEnd(), parties.map(who).join(" + "), s.muted ? "Microphone muted" : ""].filter((l, i) => i < 2 || l), softkeys: ["", "Split", "", "End"] };
+  }
   const poor = focus.state === "connected" && focus.mos !== undefined && focus.mos < POOR_MOS;
   const second = focus.emergency ? "Stay on the line" : s.muted ? "Microphone muted" : poor ? "Poor network quality" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
   const otherLine = other ? (other.state === "incoming" ? `Waiting: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
@@ -102,8 +107,9 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
       return { ...base, body: [status, second], softkeys: ["Redial", "DND", "", "Menu"] };
     }
     case "dialtone":
-      return { ...base, body: [s.transferFrom !== null ? "Transfer to:" : "Dial a number", s.notice], softkeys: ["", "", "", "End"] };
+      return { ...base, body: [s.transferFrom !== null ? (s.consultFor === "conference" ? "Add to conference:" : "Transfer to:") : "Dial a number", s.notice], softkeys: ["", "", "", "End"] };
     case "dialing":
+      if (s.transferFrom !== null && s.consultFor === "conference") return { ...base, body: [`Add: ${s.dialled}`, s.notice || "SEND, then CONF"], softkeys: ["Send", "", "", "End"] };
       if (s.transferFrom !== null) return { ...base, body: [`Transfer to: ${s.dialled}`, s.notice || "TRANSFER or SEND"], softkeys: ["Send", "", "Transfer", "End"] };
       return { ...base, body: [s.dialled, s.notice || ""], softkeys: ["Send", "", "", "End"] };
     case "ringing": {

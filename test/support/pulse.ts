@@ -12,6 +12,8 @@ export interface PulseLab {
   env: NodeJS.ProcessEnv;
   sink: string;
   monitor: string;
+  /** How the daemon is: running, or how it ended, with the end of its log (for a failing test to show). */
+  status(): string;
   stop(): Promise<void>;
 }
 
@@ -55,7 +57,8 @@ export async function startPulse(rate = 16000): Promise<PulseLab> {
   for (let i = 0; i < 100; i++) {
     if (daemon.exitCode !== null) break;
     const ok = await run("pactl", ["info"], { env, timeout: 2000 }).then(() => true, () => false);
-    if (ok) return { env: { ...env, PULSE_SINK: "fake", PULSE_SOURCE: "fake.monitor" }, sink: "fake", monitor: "fake.monitor", stop };
+    const status = (): string => (daemon.exitCode === null && daemon.signalCode === null ? "pulseaudio running" : `pulseaudio ended (${daemon.exitCode ?? daemon.signalCode}): ${log.trim().slice(-1500)}`);
+    if (ok) return { env: { ...env, PULSE_SINK: "fake", PULSE_SOURCE: "fake.monitor" }, sink: "fake", monitor: "fake.monitor", status, stop };
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop();

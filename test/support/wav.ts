@@ -8,8 +8,9 @@ export async function readWav(file: string): Promise<{ rate: number; channels: n
   let channels = 1;
   for (let off = 12; off + 8 <= b.length; ) {
     const id = b.toString("ascii", off, off + 4);
-    // a recorder stopped by a signal may leave the data chunk's size unset: take what is there
-    const size = Math.min(b.readUInt32LE(off + 4), b.length - off - 8);
+    // a recorder stopped early (or one whose file was reopened) may leave the data chunk's size unset: take what is there
+    const declared = b.readUInt32LE(off + 4);
+    const size = id === "data" && (declared === 0 || declared > b.length - off - 8) ? b.length - off - 8 : declared;
     if (id === "fmt ") {
       if (b.readUInt16LE(off + 8) !== 1 || b.readUInt16LE(off + 22) !== 16) throw new Error(`${file}: not 16-bit PCM`);
       channels = b.readUInt16LE(off + 10);

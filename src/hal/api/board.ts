@@ -69,6 +69,12 @@ export interface AudioConfig {
   mixer: { driver: "alsa"; card: string; controls: Record<string, string> } | { driver: "none" };
 }
 
+/**
+ * Call-progress tone plans (src/media/tones.ts holds their values; board/schema.json lists the same names):
+ * North America, United Kingdom, Germany, France, Australia.
+ */
+export type TonePlanName = "us" | "uk" | "de" | "fr" | "au";
+
 export interface FrontPanelConfig {
   driver: "fp-slip-v1";
   path: string;
@@ -92,7 +98,7 @@ export interface BoardProfile {
   display: DisplayConfig;
   audio: AudioConfig;
   frontpanel?: FrontPanelConfig;
-  /** Call-progress tone plan name (board/tones/<name>.json later). */
-  tones: string;
+  /** The country whose call-progress tones and ring sound the phone plays (src/media/tones.ts); absent = "us". */
+  tonePlan?: TonePlanName;
   watchdog: { systemdSec: number; hardwareSec: number };
 }

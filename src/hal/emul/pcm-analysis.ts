@@ -23,6 +23,13 @@ function goertzel(pcm: Int16Array, rate: number, hz: number): number {
   return (s1 * s1 + s2 * s2 - c * s1 * s2) / (pcm.length * pcm.length);
 }
 
+/** The level of one frequency's component (RMS, dBFS, as rmsDbfs would give for that tone alone); -Infinity if none. */
+export function toneDbfs(pcm: Int16Array, rate: number, hz: number): number {
+  if (!pcm.length) return -Infinity;
+  const amplitude = 2 * Math.sqrt(goertzel(pcm, rate, hz));
+  return 20 * Math.log10(amplitude / Math.SQRT2 / 32767);
+}
+
 /**
  * The strongest frequency between 50 Hz and the Nyquist limit: a coarse 10 Hz scan, then a 1 Hz refinement
  * around the peak. Returns 0 for silence.

@@ -1,7 +1,7 @@
 // Calls in the core: placing, ringing, answering, hold and swap, call waiting, transfer, forward, the end of a call
 // and its line in the call history. Pure: the SIP layer reports progress as events; the core asks for actions as effects.
 import type { Call, CallEndReason, HistoryEntry, PhoneEffect, PhoneEvent, PhoneState } from "./phone-state.js";
-import { toIdle, type Step } from "./steps.js";
+import { hangUpAll, toIdle, type Step } from "./steps.js";
 
 const NOTHING = (s: PhoneState): Step => ({ state: s, effects: [] });
 
@@ -65,7 +65,8 @@ type Incoming = Extract<PhoneEvent, { type: "call-incoming" }>;
 
 export function callIncoming(s: PhoneState, ev: Incoming): Step {
   const next = { ...s, nextCallId: Math.max(s.nextCallId, ev.callId + 1) };
-  const call: Call = { id: ev.callId, direction: "in", state: "incoming", remote: ev.remote, emergency: false, connectedAt: null, remoteHold: false, number: ev.number, startedAt: ev.at };
+  const ring = ev.ring ?? s.config.ringPattern;
+  const call: Call = { id: ev.callId, direction: "in", state: "incoming", remote: ev.remote, emergency: false, connectedAt: null, remoteHold: false, number: ev.number, startedAt: ev.at, ...(ring ? { ring } : {}) };
   const fwd = s.config.forward;
   if (fwd?.always) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.always }] };
   if (s.dnd) {
@@ -83,7 +84,7 @@ export function callIncoming(s: PhoneState, ev: Incoming): Step {
   if (s.calls.length === 0)
     return {
       state: { ...next, mode: "ringing", calls: [call], focus: call.id, menu: null, ended: null, notice: "" },
-      effects: [{ type: "ringer", on: true }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer],
+      effects: [{ type: "ringer", on: true, pattern: call.ring ?? "standard" }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer],
     };
   return { state: { ...next, calls: [...s.calls, call], notice: "" }, effects: [{ type: "tone", tone: "call-waiting" }, ...noAnswer] };
 }
@@ -136,11 +137,14 @@ export function callEnded(s: PhoneState, ev: Ended): Step {
   if (gone) return remember({ ...s, ending: s.ending.filter((c) => c.id !== ev.callId) }, historyOf(gone, ev.at, ev.wallAt));
   const c = s.calls.find((x) => x.id === ev.callId);
   if (!c) return NOTHING(s);
-  const h = remember({ ...s, calls: s.calls.filter((x) => x.id !== c.id) }, historyOf(c, ev.at, ev.wallAt));
+  // a party of the conference hung up: the mixing ends, the other call goes on as an ordinary call
+  const split = s.conference?.includes(c.id) ?? false;
+  const h = remember({ ...s, calls: s.calls.filter((x) => x.id !== c.id), ...(split ? { conference: null } : {}) }, historyOf(c, ev.at, ev.wallAt));
   // busy tone for busy; reorder (fast busy) for a call that could not be made; nothing after a normal end
   const tone = ev.reason === "busy" ? "busy" : ["failed", "not-found", "unavailable", "rejected"].includes(ev.reason) && c.connectedAt === null && c.direction === "out" ? "reorder" : "none";
   const step = afterCallGone(h.state, c, END_WORDS[ev.reason], tone);
-  return { state: step.state, effects: [{ type: "cancel-timer", id: `no-answer:${c.id}` }, ...h.effects, ...step.effects] };
+  const unmix: PhoneEffect[] = split ? [{ type: "conference", callIds: null }] : [];
+  return { state: step.state, effects: [{ type: "cancel-timer", id: `no-answer:${c.id}` }, ...unmix, ...h.effects, ...step.effects] };
 }
 
 /** What the phone does once call `c` is gone (already removed from `s.calls`). */
@@ -155,7 +159,7 @@ function afterCallGone(s: PhoneState, c: Call, words: string, tone: "busy" | "re
     const other = s.calls.find((x) => x.id === focus);
     const ringingOnly = other?.state === "incoming" && s.calls.length === 1;
     if (ringingOnly && s.audioPath === "none") {
-      effects.push({ type: "ringer", on: true }, { type: "set-led", id: "RINGER", mode: "fast" });
+      effects.push({ type: "ringer", on: true, pattern: other.ring ?? "standard" }, { type: "set-led", id: "RINGER", mode: "fast" });
       return { state: { ...s, mode: "ringing", focus, transferFrom, notice: "" }, effects };
     }
     return { state: { ...s, mode: "call", focus, transferFrom, notice: c.state === "incoming" ? "" : words }, effects };
@@ -213,7 +217,32 @@ export function callKey(s: PhoneState, k: string, path?: "handset" | "speaker", 
   if (!focus) return k === "END" || k === "HANGUP" ? toIdle(s) : NOTHING(s);
   if (waiting && ["OK", "SOFT1", "ANSWER", "FLASH"].includes(k)) return answer(s, waiting, defaultPath);
   if (waiting && k === "SOFT3") return { state: { ...s, calls: s.calls.filter((x) => x.id !== waiting.id), ending: [...s.ending, waiting], notice: "" }, effects: [{ type: "reject-call", callId: waiting.id, code: 486 }, { type: "tone", tone: "none" }] };
+  if (s.conference) {
+    const conf = s.conference;
+    // hanging up leaves the conference: both calls end (the user was the bridge)
+    if (["END", "SOFT4", "HANGUP"].includes(k)) {
+      const all = hangUpAll({ ...s, conference: null });
+      return { state: all.state, effects: [{ type: "conference", callIds: null }, ...all.effects] };
+    }
+    // HOLD splits it: the focused call stays, the other is held
+    if (["HOLD", "SOFT2", "FLASH"].includes(k)) {
+      const other = conf.find((id) => id !== focus.id);
+      return { state: { ...s, conference: null, notice: "" }, effects: [{ type: "conference", callIds: null }, ...(other !== undefined ? [{ type: "hold-call" as const, callId: other, hold: true }] : [])] };
+    }
+    if (["TRANSFER", "SOFT3", "CONF"].includes(k)) return NOTHING(s);
+  }
   switch (k) {
+    case "CONF": {
+      // with another call up (held, or the consultation just made): join them; else put this one aside and dial
+      const other = s.calls.find((x) => x.id !== focus.id && (x.state === "held" || x.state === "connected"));
+      if (other && (focus.state === "connected" || focus.state === "held")) {
+        const resume: PhoneEffect[] = [focus, other].filter((x) => x.state === "held").map((x) => ({ type: "hold-call", callId: x.id, hold: false }));
+        return { state: { ...s, conference: [focus.id, other.id], transferFrom: null, notice: "Conference" }, effects: [...resume, { type: "conference", callIds: [focus.id, other.id] }] };
+      }
+      if (focus.state !== "connected" && focus.state !== "held") return NOTHING(s);
+      const hold: PhoneEffect[] = focus.state === "connected" ? [{ type: "hold-call", callId: focus.id, hold: true }] : [];
+      return { state: { ...s, mode: "dialtone", transferFrom: focus.id, consultFor: "conference", dialled: "", notice: "" }, effects: [...hold, { type: "tone", tone: "dial" }] };
+    }
     case "END":
     case "SOFT4":
     case "HANGUP":
@@ -241,7 +270,7 @@ export function callKey(s: PhoneState, k: string, path?: "handset" | "speaker", 
       if (other) return { state: { ...s, notice: "Transferring" }, effects: [{ type: "transfer-attended", callId: other.id, toCallId: focus.id }] };
       if (focus.state !== "connected" && focus.state !== "held") return NOTHING(s);
       const hold: PhoneEffect[] = focus.state === "connected" ? [{ type: "hold-call", callId: focus.id, hold: true }] : [];
-      return { state: { ...s, mode: "dialtone", transferFrom: focus.id, dialled: "", notice: "" }, effects: [...hold, { type: "tone", tone: "dial" }] };
+      return { state: { ...s, mode: "dialtone", transferFrom: focus.id, consultFor: "transfer", dialled: "", notice: "" }, effects: [...hold, { type: "tone", tone: "dial" }] };
     }
     case "MUTE":
       return { state: { ...s, muted: !s.muted }, effects: [{ type: "mute", on: !s.muted }, { type: "set-led", id: "MUTE", mode: s.muted ? "off" : "on" }] };

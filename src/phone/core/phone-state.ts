@@ -31,7 +31,12 @@ export interface Call {
   startedAt: number;
   /** The media's estimate of how the call sounds (E-model MOS, 1-4.5), once measured. */
   mos?: number;
+  /** How an incoming call rings: the pattern the caller's PBX asked for (Alert-Info), else the line's. */
+  ring?: RingPatternName;
 }
+
+/** Ring cadences (Telcordia GR-506 distinctive ringing 1-4): the ringer plays the one a call or its line names. */
+export type RingPatternName = "standard" | "double" | "triple" | "short";
 
 export type HistoryKind = "placed" | "received" | "missed";
 
@@ -57,6 +62,8 @@ export interface ForwardConfig {
 
 export interface PhoneConfig {
   dialPlan: DialPlanConfig;
+  /** How calls to this line ring unless the caller's PBX asks for another pattern (default standard). */
+  ringPattern?: RingPatternName;
   /** The user's unlock PIN; null when phone lock is off. Never logged (the state summary leaves it out). */
   lockPin: string | null;
   interdigitMs: number;
@@ -97,6 +104,10 @@ export interface PhoneState {
   focus: number | null;
   /** While dialling a transfer target: the held call being transferred. */
   transferFrom: number | null;
+  /** What the call put aside (transferFrom) is for: a transfer, or adding a third party to a conference. */
+  consultFor: "transfer" | "conference";
+  /** The calls joined in a local 3-way conference (the phone mixes them), or null. */
+  conference: number[] | null;
   /** The last call's end, for the "call ended" screen. */
   ended: { remote: string; reason: string } | null;
   nextCallId: number;
@@ -132,7 +143,7 @@ export type PhoneEvent =
   | { type: "timer"; id: TimerId; at?: number }
   | { type: "lock" }
   /** A call arrived from the network; `callId` is the next id (the shell reads `nextCallId`). */
-  | { type: "call-incoming"; callId: number; remote: { uri: string; name?: string }; number: string; at: number; wallAt: number }
+  | { type: "call-incoming"; callId: number; remote: { uri: string; name?: string }; number: string; ring?: RingPatternName; at: number; wallAt: number }
   /** Progress of a call the SIP layer runs. */
   | { type: "call-progress"; callId: number; state: "ringing" | "early" | "connected"; at: number }
   | { type: "call-remote-hold"; callId: number; held: boolean }
@@ -152,7 +163,7 @@ export type Tone = "dial" | "stutter-dial" | "reorder" | "ringback" | "busy" | "
 
 export type PhoneEffect =
   | { type: "tone"; tone: Tone }
-  | { type: "ringer"; on: boolean }
+  | { type: "ringer"; on: boolean; pattern?: RingPatternName }
   | { type: "mute"; on: boolean }
   | { type: "volume"; path: "handset" | "speaker" | "ringer"; percent: number }
   | { type: "audio-path"; path: "none" | "handset" | "speaker" }
@@ -166,6 +177,8 @@ export type PhoneEffect =
   | { type: "hold-call"; callId: number; hold: boolean }
   | { type: "transfer-call"; callId: number; target: string }
   | { type: "transfer-attended"; callId: number; toCallId: number }
+  /** Mix these calls together with the user (a local 3-way conference), or stop mixing (null). */
+  | { type: "conference"; callIds: number[] | null }
   | { type: "send-dtmf"; callId: number; digit: string }
   | { type: "history-changed"; history: HistoryEntry[] }
   /** Settings > Sign out / Sign in: unregister the line, or register it again. */
@@ -185,6 +198,8 @@ export function initialState(config: PhoneConfig): PhoneState {
     ending: [],
     focus: null,
     transferFrom: null,
+    conference: null,
+    consultFor: "transfer",
     ended: null,
     nextCallId: 1,
     dnd: false,

@@ -244,6 +244,7 @@ export function summarize(s: PhoneState): Record<string, unknown> {
       remoteHold: c.remoteHold,
       focused: c.id === s.focus,
       ...(c.mos !== undefined ? { mos: c.mos } : {}),
+      ...(c.ring ? { ring: c.ring } : {}),
     })),
     dnd: s.dnd,
     forward: s.config.forward ?? null,
@@ -254,6 +255,7 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     muted: s.muted,
     audioPath: s.audioPath,
     notice: s.notice,
+    conference: s.conference,
   };
 }
 

@@ -19,13 +19,13 @@ export function hangUpAll(s: PhoneState): Step {
   const effects: PhoneEffect[] = [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, { type: "audio-path", path: "none" }, { type: "set-led", id: "SPEAKER", mode: "off" }];
   for (const c of s.calls) effects.unshift(c.state === "incoming" ? { type: "reject-call", callId: c.id, code: 486 } : { type: "hangup-call", callId: c.id });
   if (s.muted) effects.push({ type: "mute", on: false }, { type: "set-led", id: "MUTE", mode: "off" });
-  return { state: { ...s, muted: false, mode: "idle", audioPath: "none", dialled: "", calls: [], ending: [...s.ending, ...s.calls], focus: null, transferFrom: null, notice: "", ended: null }, effects };
+  return { state: { ...s, muted: false, mode: "idle", audioPath: "none", dialled: "", calls: [], ending: [...s.ending, ...s.calls], focus: null, transferFrom: null, conference: null, notice: "", ended: null }, effects };
 }
 
 export function toIdle(s: PhoneState): Step {
   const unmute: PhoneEffect[] = s.muted ? [{ type: "mute", on: false }, { type: "set-led", id: "MUTE", mode: "off" }] : [];
   return {
-    state: { ...s, mode: "idle", muted: false, audioPath: "none", dialled: "", ended: null, focus: null, transferFrom: null },
+    state: { ...s, mode: "idle", muted: false, audioPath: "none", dialled: "", ended: null, focus: null, transferFrom: null, conference: null },
     effects: [{ type: "cancel-timer", id: "ended" }, { type: "tone", tone: "none" }, { type: "audio-path", path: "none" }, { type: "set-led", id: "SPEAKER", mode: "off" }, ...unmute],
   };
 }

@@ -92,7 +92,7 @@ describe("control protocol v1 server", function () {
     assert.ok(r.data.keys.includes("5") && r.data.keys.includes("SEND"));
     assert.deepEqual(r.data.display, { kind: "text", cols: 20, rows: 4 });
     assert.ok(r.data.leds.includes("MESSAGE"));
-    assert.deepEqual(r.data.audioPaths, ["handset", "speaker", "headset"]);
+    assert.deepEqual(r.data.audioPaths, ["handset", "speaker", "headset", "ringer"]);
   });
 
   it("press_key answers once the key entered the phone; key_down/key_up hold it", async () => {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { freePort, startRegistrar, type Registrar } from "../../../src/lab/registrar.js";
 import { FarPhone } from "../../../src/lab/far-phone.js";
-import { dominantHz, rmsDbfs } from "../../../src/hal/emul/pcm-analysis.js";
+import { dominantHz, rmsDbfs, toneDbfs } from "../../../src/hal/emul/pcm-analysis.js";
 import { PhoneProcess } from "../../support/phone-process.js";
 import { readWav } from "../../support/wav.js";
 import { startImpairedRelay } from "../../support/rtp-impairment.js";
@@ -19,6 +19,7 @@ const USERS = [
   { user: "1001", password: "pw-1001" },
   { user: "1002", password: "pw-1002" },
   { user: "1090", password: "pw-1090" },
+  { user: "1003", password: "pw-1003" },
 ];
 
 interface MediaState {
@@ -119,6 +120,50 @@ describe("audio both ways with baresip (G.711 and G.722)", function () {
     assert.equal(r.far.rate, 16000, "baresip decoded wideband");
     assert.ok(Math.abs(r.far.hz - 5000) < 20, `baresip heard ${r.far.hz} Hz`);
     assert.ok(r.far.dbfs > -20 && r.far.dbfs < -10, `baresip heard the -12 dBFS tone at ${r.far.dbfs.toFixed(1)} dBFS`);
+  });
+
+  it("3-way conference: CONF, dial 1003, SEND, CONF: the phone hears both far ends; 1003 hears 1002 and the phone's user", async () => {
+    const p = await phones({ codecs: ["PCMU"] }, 1000);
+    const far3 = await FarPhone.start({ user: "1003", password: "pw-1003", registrar: { port: k.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 700, codecs: ["PCMU"] });
+    try {
+      await far3.registered();
+      await p.keys("1002");
+      await p.keys("SEND");
+      await p.until("1002 connected", (x) => x.calls[0]?.state === "connected");
+      await p.keys("CONF");
+      await p.until("1002 held", (x) => x.calls[0]?.state === "held");
+      await p.keys("1003");
+      await p.keys("SEND");
+      await p.until("1003 connected", (x) => x.calls.some((c) => c.number === "1003" && c.state === "connected"));
+      await p.keys("CONF");
+      const s = await p.until("conference", (x) => (x as unknown as { conference: number[] | null }).conference?.length === 2 && x.calls.every((c) => c.state === "connected"));
+      assert.equal(s.calls.length, 2);
+      assert.match(await p.screen(), /Conference/);
+      await p.cmd("audio_inject", { path: "handset", tone: { hz: 400, ms: 3000, dbfs: -12 } });
+      await new Promise((r) => setTimeout(r, 600));
+      const heard = await p.cmd<{ pcm: string; rate: number }>("audio_capture", { path: "handset", ms: 1000 });
+      const pcm = new Int16Array(Buffer.from(heard.pcm, "base64").buffer.slice(0));
+      for (const hz of [1000, 700]) assert.ok(toneDbfs(pcm, heard.rate, hz) > -25, `the phone hears ${hz} Hz (${toneDbfs(pcm, heard.rate, hz).toFixed(1)} dBFS)`);
+      await new Promise((r) => setTimeout(r, 1000));
+      await p.keys("END");
+      await p.until("idle", (x) => x.calls.length === 0);
+      if (!far) throw new Error("no far end");
+      // 1003 (never held) hears 1002 through the phone's mix, and the user. (1002 was held and resumed: baresip 1.0
+      // stops recording what it decodes at a re-INVITE, so its recording cannot tell; the router's unit test covers
+      // the mix toward both calls.)
+      for (const [f, other] of [[far3, 1000]] as const) {
+        await f.waitFor("CALL_CLOSED", 5000, () => true, 0);
+        const dec = (await f.recordings()).find((x) => x.endsWith("-dec.wav"));
+        assert.ok(dec, "baresip recorded the call");
+        const rec = await readWav(dec);
+        // the last second of the call, when all three talked
+        const tail = rec.pcm.subarray(Math.max(0, rec.pcm.length - Math.floor(rec.rate * 1.2)), rec.pcm.length - Math.floor(rec.rate * 0.2));
+        assert.ok(toneDbfs(tail, rec.rate, other) > -25, `the far end hears the other far end at ${other} Hz (${toneDbfs(tail, rec.rate, other).toFixed(1)} dBFS)`);
+        assert.ok(toneDbfs(tail, rec.rate, 400) > -25, `and the phone's user at 400 Hz (${toneDbfs(tail, rec.rate, 400).toFixed(1)} dBFS)`);
+      }
+    } finally {
+      await far3.stop();
+    }
   });
 
   it("PUBLISHes the end-of-call quality report (RFC 6035 vq-rtcpxr) to the collector the config names", async () => {

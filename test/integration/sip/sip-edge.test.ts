@@ -179,7 +179,7 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
   for (const hidden of [false, true]) {
     it(`caller ID from P-Asserted-Identity${hidden ? ", withheld by Privacy: id" : ""}; a cancelled call is missed`, async () => {
       phone = await PhoneProcess.registered(bundle(k.udpPort, "udp"));
-      const run = startSipp({ scenario: path.join(scenarios, "uac-call-pai.xml"), remote: `127.0.0.1:${k.udpPort}`, port: await freePort(), keys: { target: "1001", privacy: hidden ? "Privacy: id" : "X-Privacy-Test: none" }, timeoutS: 15 });
+      const run = startSipp({ scenario: path.join(scenarios, "uac-call-pai.xml"), remote: `127.0.0.1:${k.udpPort}`, port: await freePort(), keys: { target: "1001", privacy: hidden ? "Privacy: id" : "X-Privacy-Test: none", alert: hidden ? "X-Alert-Test: none" : "Alert-Info: <http://127.0.0.1>;info=Bellcore-dr3" }, timeoutS: 15 });
       const s = await phone.until("ringing", (x) => x.mode === "ringing");
       const screen = await phone.screen();
       if (hidden) {
@@ -191,6 +191,14 @@ describe("SIP edge cases (Kamailio, sipp, a lossy UDP link)", function () {
         assert.equal(s.calls[0].remote.name, "Bob Builder");
         assert.equal(s.calls[0].number, "2000");
         assert.match(screen, /Bob Builder/);
+        // the PBX asked for distinctive ring 3 (Alert-Info): the ringer plays 0.4 on 0.2 off 0.4 on 0.2 off 0.8 on
+        assert.equal((s.calls[0] as { ring?: string }).ring, "triple");
+        const cap = await phone.cmd<{ pcm: string; rate: number }>("audio_capture", { path: "ringer", ms: 1200 });
+        const pcm = new Int16Array(Buffer.from(cap.pcm, "base64").buffer.slice(0));
+        const block = cap.rate / 100;
+        const on = Array.from({ length: Math.floor(pcm.length / block) }, (_, i) => pcm.subarray(i * block, (i + 1) * block).some((v) => Math.abs(v) > 500));
+        const starts = on.filter((x, i) => x && i > 0 && !on[i - 1]).length;
+        assert.ok(starts >= 1 && on.some((x) => !x), `the ring is broken into bursts within 1.2 s (${on.map((x) => (x ? "#" : ".")).join("")})`);
       }
       const r = await (await run).done;
       assert.equal(r.code, 0, `sipp: ${r.errors}`);

@@ -43,6 +43,12 @@ describe("board profiles", () => {
     await rejectsWith(b, /\/display\/driver: must be one of \["hd44780-pcf8574","ssd1306","frontpanel","none"\]/);
   });
 
+  it("rejects an unknown tone plan by naming the field and listing the known plans", async () => {
+    const b = await simJson();
+    b.tonePlan = "xx";
+    await rejectsWith(b, /\/tonePlan: must be one of \["us","uk","de","fr","au"\] \(got "xx"\)/);
+  });
+
   it("rejects a key name the phone does not know", async () => {
     const b = await simJson();
     b.keypad.keymap[0][0] = "FOO";

@@ -52,7 +52,7 @@ describe("phone core calls", () => {
   it("an incoming call rings with caller ID; lifting the handset answers it", () => {
     const ring = run([incoming(7, "1002", "Bob")]);
     assert.equal(ring.state.mode, "ringing");
-    assert.deepEqual(of(ring.effects, "ringer"), [{ type: "ringer", on: true }]);
+    assert.deepEqual(of(ring.effects, "ringer"), [{ type: "ringer", on: true, pattern: "standard" }]);
     const ans = run([{ type: "hook", state: "off" }], ring.state);
     assert.deepEqual(of(ans.effects, "answer-call"), [{ type: "answer-call", callId: 7 }]);
     assert.deepEqual(of(ans.effects, "ringer"), [{ type: "ringer", on: false }]);
@@ -143,6 +143,38 @@ describe("phone core calls", () => {
     const consult = run([key("SEND"), progress(2, "connected")], typed.state);
     assert.deepEqual(consult.state.calls.map((c) => [c.id, c.state]), [[1, "held"], [2, "connected"]]);
     assert.deepEqual(of(run([key("TRANSFER")], consult.state).effects, "transfer-attended"), [{ type: "transfer-attended", callId: 1, toCallId: 2 }]);
+  });
+
+  it("rings with the pattern the caller's PBX asked for, else the line's, else standard", () => {
+    const asked = run([{ ...incoming(1), ring: "triple" } as PhoneEvent]);
+    assert.deepEqual(of(asked.effects, "ringer"), [{ type: "ringer", on: true, pattern: "triple" }]);
+    const plain = run([incoming(1)]);
+    assert.deepEqual(of(plain.effects, "ringer"), [{ type: "ringer", on: true, pattern: "standard" }]);
+    const line = coreRunner({ ...config, ringPattern: "double" })([incoming(1)]);
+    assert.deepEqual(of(line.effects, "ringer"), [{ type: "ringer", on: true, pattern: "double" }]);
+  });
+
+  it("3-way conference: CONF puts the call aside and dials; SEND consults; CONF joins both; a party leaving ends the mix", () => {
+    const up = run([{ type: "hook", state: "off" }, ...keys("1003"), progress(1, "connected")]);
+    const aside = run([key("CONF"), { type: "call-held", callId: 1, held: true }, ...keys("1004")], up.state);
+    assert.equal(aside.state.consultFor, "conference");
+    const consult = run([key("SEND"), progress(2, "connected")], aside.state);
+    const joined = run([key("CONF")], consult.state);
+    assert.deepEqual(joined.state.conference, [2, 1]);
+    assert.deepEqual(of(joined.effects, "hold-call"), [{ type: "hold-call", callId: 1, hold: false }], "the held call is resumed");
+    assert.deepEqual(of(joined.effects, "conference"), [{ type: "conference", callIds: [2, 1] }]);
+    // one party hangs up: mixing stops, the other call goes on
+    const left = run([ended(1, "remote-hangup")], joined.state);
+    assert.equal(left.state.conference, null);
+    assert.deepEqual(of(left.effects, "conference"), [{ type: "conference", callIds: null }]);
+    assert.deepEqual(left.state.calls.map((c) => c.id), [2]);
+    // END in a conference hangs up both; HOLD splits it, holding the other party
+    const end = run([key("END")], joined.state);
+    assert.deepEqual(of(end.effects, "hangup-call").map((e) => e.callId).sort(), [1, 2]);
+    assert.equal(end.state.conference, null);
+    const split = run([key("HOLD")], joined.state);
+    assert.deepEqual(of(split.effects, "hold-call"), [{ type: "hold-call", callId: 1, hold: true }]);
+    assert.equal(split.state.conference, null);
   });
 
   it("an emergency call goes out with another call up (held), even with two calls", () => {
