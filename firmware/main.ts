@@ -30,14 +30,21 @@ import { AudioRouter } from "../src/media/audio-router.js";
 import { MediaEngine } from "../src/media/media-engine.js";
 import { writeFileAtomic } from "../src/base/atomic-file.js";
 import type { HistoryEntry } from "../src/phone/core/phone-state.js";
+import { makeDeviceKey } from "../src/provisioning/device-identity.js";
+import { failureWords, fetchConfig, signIn, type ServiceFailure, type ServiceTarget } from "../src/provisioning/provisioning-client.js";
+import { discover } from "../src/provisioning/discovery.js";
+import { forgetProvisioned, loadProvisioned, reportProblem, saveProvisioned, type ProvisionedState } from "../src/provisioning/device-store.js";
 
-const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
+const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--provisioning URL [--provisioning-ca FILE]] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
 
   --board NAME|FILE   board profile: a name from board/ (sim, rpi-gpio, rpi-i2c, rpi-frontpanel) or a .json path
   --emulate           run the board's drivers against chip emulators instead of real hardware
   --lab               also start the lab on loopback (Kamailio + a far-end phone at 1002) and register to it;
                       what \`npm start\` does (ignored with --config)
-  --config FILE       a config bundle (JSON: accounts, dial plan, features, lock; see the README) to run with
+  --config FILE       a config bundle (JSON: accounts, dial plan, features, lock; see the README) to run with,
+                      instead of signing in to a provisioning service
+  --provisioning URL  the provisioning service (https) to sign in to with extension + PIN on the keypad
+  --provisioning-ca FILE  the CA (PEM) that service's certificate must chain to (the system's CAs otherwise)
   --control SPEC      control protocol listener: tcp:HOST:PORT, tcp:PORT (loopback) or unix:/path; repeatable;
                       default tcp:127.0.0.1:7070 on the simulated board, none on hardware; "none" turns it off
   --web SPEC          the phone's face (HTTP + WebSocket): tcp:HOST:PORT; default tcp:127.0.0.1:8080 on the
@@ -92,6 +99,9 @@ async function main(argv: string[]): Promise<number> {
       options: {
         board: { type: "string" },
         config: { type: "string" },
+        provisioning: { type: "string" },
+        "provisioning-ca": { type: "string" },
+        "provisioning-refresh-s": { type: "string" },
         lab: { type: "boolean", default: false },
         emulate: { type: "boolean", default: false },
         control: { type: "string", multiple: true },
@@ -129,17 +139,34 @@ async function main(argv: string[]): Promise<number> {
   else platform = new LinuxPlatform(clock, log);
   life.started("platform", () => platform.close());
 
-  let configFile = args.config;
+  const configFile = args.config;
   let labBanner = "";
+  // where to sign in: --provisioning (the lab sets it too); DHCP / DNS discovery comes with the discovery module
+  let service: ServiceTarget | undefined;
+  if (args.provisioning) service = { url: args.provisioning, ...(args["provisioning-ca"] ? { caPem: await fs.readFile(args["provisioning-ca"], "utf8") } : {}) };
   if (!configFile && args.lab) {
     const lab = await startLab(dataDir, log);
     if (lab) {
       life.started("lab", () => lab.stop());
-      configFile = lab.bundleFile;
+      service ??= { url: lab.provisioningUrl, caPem: lab.provisioningCaPem };
       labBanner = lab.banner;
     }
   }
-  const bundle = configFile ? await loadBundle(configFile) : null;
+  // no service named: find one as a phone on a company network does (DHCP options 43/160/66 from the lease files,
+  // then DNS SRV), said in the log with why the other sources gave nothing
+  if (!service && !configFile) {
+    const found = await discover({});
+    if (found.url) service = { url: found.url };
+    log.info({ source: found.source, url: found.url, notes: found.notes }, "provisioning service discovery");
+  }
+  // the line's config: a bundle IT placed (--config), else what the phone stored when it signed in, else none yet
+  const stored = configFile ? { state: null } : await loadProvisioned(dataDir);
+  if (stored.problem) {
+    log.warn({ problem: stored.problem }, "the stored provisioning is not usable: sign in again");
+    await reportProblem(dataDir, { at: new Date(clock.wallNow()).toISOString(), step: "refresh", code: "PHONE_ERR_STORE", detail: stored.problem }).catch(() => undefined);
+  }
+  let provisioned: ProvisionedState | null = stored.state;
+  let bundle: ConfigBundle | null = configFile ? await loadBundle(configFile) : (provisioned?.bundle ?? null);
   const devices = await buildDevices(board, platform, clock, log);
   life.started("devices", () => devices.close());
 
@@ -147,12 +174,13 @@ async function main(argv: string[]): Promise<number> {
   // the pipeline runs at the board's rate: 16 kHz boards get wideband (G.722) calls end to end
   const router = new AudioRouter(devices.audio, clock, log, { rate: board.audio.rate, ...(board.tonePlan ? { tonePlan: board.tonePlan } : {}) });
   let localAddress = "127.0.0.1";
-  const media = new MediaEngine({ clock, log, router, localAddress: () => localAddress, ...(bundle?.media?.codecs ? { codecs: bundle.media.codecs } : {}), ...(bundle?.media?.srtp ? { srtp: bundle.media.srtp } : {}) });
+  const media = new MediaEngine({ clock, log, router, localAddress: () => localAddress });
   const historyFile = path.join(dataDir, "history.json");
   // saves run one after another; stopping waits for the last one (a call ended just before SIGTERM is kept)
   let historySaved: Promise<void> = Promise.resolve();
   life.started("call history", () => historySaved);
   let sip: SipPhone | undefined;
+  const hhmmOf = (d: Date): string => `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
   const phone = new PhoneShell(devices, clock, phoneConfigOf(bundle), log, {
     audio: router,
     saveHistory: (h) => {
@@ -167,6 +195,31 @@ async function main(argv: string[]): Promise<number> {
     account: {
       signOut: () => sip?.signOut(),
       signIn: () => sip?.signIn(),
+    },
+    provisioning: {
+      signIn: async (extension, pin) => {
+        if (!service) return { ok: false, message: "No provisioning service is known", retry: "extension" };
+        const target = service;
+        try {
+          const key = await makeDeviceKey(`deskphone-${extension}`);
+          const r = await signIn(target, extension, pin, key.csrPem, key.privateKeyPem);
+          if ("kind" in r) {
+            await problem("sign-in", r, target.url);
+            return { ok: false, message: failureWords(r, hhmmOf), retry: r.kind === "wrong-pin" || r.kind === "locked" ? "pin" : "extension" };
+          }
+          const state: ProvisionedState = { version: 1, serviceUrl: target.url, serviceCaPem: r.caPem, deviceId: r.deviceId, extension, privateKeyPem: key.privateKeyPem, certificatePem: r.certificatePem, bundle: r.bundle, savedAt: new Date(clock.wallNow()).toISOString() };
+          await saveProvisioned(dataDir, state);
+          provisioned = state;
+          log.info({ extension, device: r.deviceId }, "signed in to the provisioning service");
+          await applyBundle(r.bundle, "service");
+          return { ok: true, message: "Signed in", retry: "pin" };
+        } catch (e) {
+          log.warn({ err: (e as Error).message }, "sign-in failed");
+          return { ok: false, message: `Sign-in failed: ${(e as Error).message}`, retry: "extension" };
+        }
+      },
+      signOut: () => void unprovision("Signed out"),
+      factoryReset: () => void factoryReset(),
     },
     calls: {
       // with no account there is no one to call: the call fails at once, on the next turn of the loop
@@ -183,13 +236,10 @@ async function main(argv: string[]): Promise<number> {
   });
   const saved = await readHistory(historyFile);
   if (saved.length) phone.dispatch({ type: "history-loaded", history: saved });
-  const account = bundle?.accounts[0];
-  const hhmm = (): string => {
-    const d = new Date(clock.wallNow());
-    return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-  };
-  const lineName = account ? (account.displayName ? `${account.user} ${account.displayName}` : account.user) : "Not provisioned";
-  const presenter = new ScreenPresenter(devices.display, () => viewOf(phone.state, { clock: hhmm(), lineName, now: clock.now() }), clock, log);
+  let account = bundle?.accounts[0];
+  const hhmm = (): string => hhmmOf(new Date(clock.wallNow()));
+  const lineName = (): string => (account ? (account.displayName ? `${account.user} ${account.displayName}` : account.user) : "Not provisioned");
+  const presenter = new ScreenPresenter(devices.display, () => viewOf(phone.state, { clock: hhmm(), lineName: lineName(), now: clock.now() }), clock, log);
   phone.onState(() => void presenter.draw());
   phone.start();
   await presenter.start();
@@ -206,14 +256,26 @@ async function main(argv: string[]): Promise<number> {
     }
   }, 5000);
   life.started("call quality", () => quality.cancel());
-  if (account && bundle) {
+
+  /** IT's error report on the phone: what failed, where, how TLS went (never a PIN or password). */
+  async function problem(step: "sign-in" | "refresh", f: ServiceFailure, server: string): Promise<void> {
+    const code = `PHONE_ERR_PROV_${f.kind.toUpperCase().replace(/-/g, "_")}`;
+    const detail = failureWords(f, hhmmOf);
+    log.warn({ step, code, server }, detail);
+    await reportProblem(dataDir, { at: new Date(clock.wallNow()).toISOString(), step, code, server, tls: f.kind === "untrusted" ? `refused: ${f.reason}` : f.kind === "unreachable" ? "not reached" : "ok", detail }).catch(() => undefined);
+  }
+
+  /** Starts the line (SIP registration and calls) for a bundle's first account. */
+  async function startLine(b: ConfigBundle): Promise<void> {
+    const acc = b.accounts[0];
+    if (!acc) return;
     const acct: SipAccount = {
-      ...account,
-      hideCallerId: bundle.features?.hideCallerId ?? false,
-      ...(bundle.trustedCAs ? { caCerts: bundle.trustedCAs } : {}),
-      ...(bundle.media?.qualityCollector ? { qualityCollector: bundle.media.qualityCollector } : {}),
+      ...acc,
+      hideCallerId: b.features?.hideCallerId ?? false,
+      ...(b.trustedCAs ? { caCerts: b.trustedCAs } : {}),
+      ...(b.media?.qualityCollector ? { qualityCollector: b.media.qualityCollector } : {}),
     };
-    const t = bundle.sip ?? {};
+    const t = b.sip ?? {};
     const tuning = {
       backoffMs: { first: t.retryFirstMs ?? DEFAULT_SIP_TUNING.backoffMs.first, max: t.retryMaxMs ?? DEFAULT_SIP_TUNING.backoffMs.max },
       pingMs: t.pingMs ?? DEFAULT_SIP_TUNING.pingMs,
@@ -222,17 +284,106 @@ async function main(argv: string[]): Promise<number> {
       refreshFrequency: DEFAULT_SIP_TUNING.refreshFrequency,
     };
     const events = phone.sipEvents();
-    const s = new SipPhone(acct, media, events, clock, log, tuning, createResolver(bundle.dnsServers), {
-      onLocal: (l) => (localAddress = l.address),
-      ...(t.udpMaxBytes ? { udpMaxBytes: t.udpMaxBytes } : {}),
-      // --log-level trace shows every SIP message, credentials cut out
-      ...(log.level === "trace" ? { tap: (dir: "in" | "out", text: string) => log.trace({ dir, sip: text.replace(/^((?:Proxy-)?Authorization[ \t]*:).*$/gim, "$1 [redacted]") }, "SIP") } : {}),
-    });
+    const s = new SipPhone(
+      acct,
+      media,
+      {
+        ...events,
+        registration: (r) => {
+          events.registration(r);
+          // refused by the registrar on a phone the service provisioned: ask the service whether it still knows us
+          if (r.state === "failed" && provisioned && /password|403/.test(r.reason)) void refresh();
+        },
+      },
+      clock,
+      log,
+      tuning,
+      createResolver(b.dnsServers),
+      {
+        onLocal: (l) => (localAddress = l.address),
+        ...(t.udpMaxBytes ? { udpMaxBytes: t.udpMaxBytes } : {}),
+        // --log-level trace shows every SIP message, credentials cut out
+        ...(log.level === "trace" ? { tap: (dir: "in" | "out", text: string) => log.trace({ dir, sip: text.replace(/^((?:Proxy-)?Authorization[ \t]*:).*$/gim, "$1 [redacted]") }, "SIP") } : {}),
+      },
+    );
     sip = s;
     // start() resolves after the first attempt; failures retry by themselves ("No service" on screen meanwhile)
     await s.start();
-    life.started("sip", () => s.stop());
   }
+
+  async function stopLine(): Promise<void> {
+    const s = sip;
+    sip = undefined;
+    await s?.stop();
+  }
+
+  /** A new bundle (sign-in, refresh): the line starts again with it. */
+  async function applyBundle(b: ConfigBundle, by: "service" | "config"): Promise<void> {
+    await stopLine();
+    bundle = b;
+    account = b.accounts[0];
+    media.configure({ ...(b.media?.codecs ? { codecs: b.media.codecs } : {}), ...(b.media?.srtp ? { srtp: b.media.srtp } : {}) });
+    phone.dispatch({ type: "config", config: phoneConfigOf(b) });
+    phone.dispatch({ type: "provisioning", state: "provisioned", by });
+    await startLine(b);
+  }
+
+  /** Back to the sign-in wizard: the line stops and what the service gave is forgotten. */
+  async function unprovision(message: string): Promise<void> {
+    await stopLine();
+    await forgetProvisioned(dataDir).catch((e: Error) => log.warn({ err: e.message }, "cannot forget the provisioning"));
+    provisioned = null;
+    bundle = null;
+    account = undefined;
+    phone.dispatch({ type: "config", config: phoneConfigOf(null) });
+    phone.dispatch({ type: "provisioning", state: "unprovisioned", message });
+  }
+
+  async function factoryReset(): Promise<void> {
+    await unprovision("Factory reset done");
+    for (const f of ["history.json", "provisioning-report.json"]) await fs.rm(path.join(dataDir, f), { force: true }).catch(() => undefined);
+    phone.dispatch({ type: "history-loaded", history: [] });
+  }
+
+  /** Asks the service for the current config with the device certificate; revoked -> the sign-in wizard. */
+  let refreshing = false;
+  async function refresh(): Promise<void> {
+    const p = provisioned;
+    if (!p || refreshing) return;
+    refreshing = true;
+    try {
+      // a service named at start (--provisioning, the lab) wins over the stored address: IT may have moved it
+      const target: ServiceTarget = service ? { url: service.url, caPem: service.caPem ?? p.serviceCaPem } : { url: p.serviceUrl, caPem: p.serviceCaPem };
+      const r = await fetchConfig(target, p.certificatePem, p.privateKeyPem);
+      if ("kind" in r) {
+        await problem("refresh", r, p.serviceUrl);
+        if (r.kind === "revoked") await unprovision(failureWords(r, hhmmOf));
+        return; // anything else: the phone goes on with what it has
+      }
+      if (JSON.stringify(r) === JSON.stringify(p.bundle) && target.url === p.serviceUrl) return;
+      const next: ProvisionedState = { ...p, serviceUrl: target.url, bundle: r, savedAt: new Date(clock.wallNow()).toISOString() };
+      await saveProvisioned(dataDir, next);
+      provisioned = next;
+      if (JSON.stringify(r) === JSON.stringify(p.bundle)) return;
+      log.info("new config from the provisioning service");
+      await applyBundle(r, "service");
+    } finally {
+      refreshing = false;
+    }
+  }
+
+  const refreshMs = Number(args["provisioning-refresh-s"] ?? 3600) * 1000;
+  const refresher = clock.setInterval(() => void refresh(), refreshMs);
+  life.started("provisioning refresh", () => refresher.cancel());
+  life.started("sip", () => stopLine());
+  if (bundle) {
+    phone.dispatch({ type: "provisioning", state: "provisioned", by: configFile ? "config" : "service" });
+    media.configure({ ...(bundle.media?.codecs ? { codecs: bundle.media.codecs } : {}), ...(bundle.media?.srtp ? { srtp: bundle.media.srtp } : {}) });
+    await startLine(bundle);
+    if (provisioned) void refresh();
+  } else if (service) phone.dispatch({ type: "provisioning", state: "unprovisioned", message: stored.problem ? "Please sign in again" : "" });
+  // with no service known there is nowhere to sign in (entering its address on the keypad is not built yet): the phone
+  // stays a plain unprovisioned phone (it dials; 911 fails over no account) and the log says why
 
   const specs = (args.control ?? (sim ? ["tcp:127.0.0.1:7070"] : [])).filter((c) => c !== "none");
   const web = args.web ?? (sim ? "tcp:127.0.0.1:8080" : "none");

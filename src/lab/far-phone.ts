@@ -54,7 +54,18 @@ export class FarPhone {
     private readonly clock: Clock,
   ) {}
 
+  /** Starts baresip; a port taken between being picked and being bound (another process got it) is tried again. */
   static async start(o: FarPhoneOptions): Promise<FarPhone> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await FarPhone.startOnce(o);
+      } catch (e) {
+        if (attempt >= 3 || !/Address already in use/.test((e as Error).message)) throw e;
+      }
+    }
+  }
+
+  private static async startOnce(o: FarPhoneOptions): Promise<FarPhone> {
     const clock = o.clock ?? createSystemClock();
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "baresip-"));
     const sipPort = await freePort();
@@ -99,7 +110,12 @@ export class FarPhone {
     const child = spawn("setsid", ["timeout", String(o.lifetimeS ?? 600), "baresip", "-f", dir], { stdio: ["ignore", out.fd, out.fd] });
     await out.close();
     const p = new FarPhone(child, dir, sipPort, ctrlPort, clock);
-    await p.connect();
+    try {
+      await p.connect();
+    } catch (e) {
+      await p.stop();
+      throw e;
+    }
     return p;
   }
 

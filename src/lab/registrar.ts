@@ -46,6 +46,8 @@ export interface Registrar {
   readonly tlsPort: number;
   /** The PEM file of the TLS certificate (trust it as a CA). */
   readonly caFile: string;
+  /** Kamailio's db_text subscriber table: whoever rewrites it (atomically) changes the users (read when changed). */
+  readonly subscriberFile: string;
   readonly runDir: string;
   stop(): Promise<void>;
   /** SIGKILL: a crash. */
@@ -121,6 +123,8 @@ modparam("registrar", "min_expires", ${o.minExpires})
 modparam("registrar", "max_expires", 3600)
 modparam("registrar", "min_expires_mode", 1)
 modparam("auth_db", "db_url", "text://${o.dir}/db")
+# non-caching: the subscriber file is read again whenever it changed (the provisioning service writes it)
+modparam("db_text", "db_mode", 1)
 modparam("auth_db", "calculate_ha1", yes)
 modparam("auth_db", "password_column", "password")
 modparam("auth_db", "load_credentials", "")
@@ -247,6 +251,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<Registrar>
     tcpPort: ports.tcp,
     tlsPort: ports.tls,
     caFile: cert,
+    subscriberFile: path.join(dir, "db", "subscriber"),
     runDir: dir,
     stop: async () => {
       await signal("SIGTERM");

@@ -18,7 +18,13 @@ export interface MediaEngineOptions {
 export class MediaEngine {
   private readonly live = new Set<RtpSession>();
 
-  constructor(private readonly o: MediaEngineOptions) {}
+  constructor(private o: MediaEngineOptions) {}
+
+  /** New policy (codecs, SRTP) for the calls opened from now on: a new config bundle arrived. */
+  configure(p: { codecs?: CodecName[]; srtp?: "off" | "required" }): void {
+    const { codecs: _c, srtp: _s, ...rest } = this.o;
+    this.o = { ...rest, ...(p.codecs ? { codecs: p.codecs } : {}), ...(p.srtp ? { srtp: p.srtp } : {}) };
+  }
 
   open(tag: string): RtpSession {
     const { clock, log, router, localAddress, codecs, srtp } = this.o;

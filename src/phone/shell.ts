@@ -31,6 +31,17 @@ export interface PhoneShellPorts {
   volume?: (path: "handset" | "speaker" | "ringer", percent: number) => void;
   /** The line's registration: signed out by the user, or back in. */
   account?: Pick<SipPhone, "signOut" | "signIn">;
+  /** The provisioning service and what the phone stored from it (the firmware implements it). */
+  provisioning?: ShellProvisioning;
+}
+
+export interface ShellProvisioning {
+  /** Signs in with an extension and PIN; resolves with what to tell the user (never rejects). */
+  signIn(extension: string, pin: string): Promise<{ ok: boolean; message: string; retry: "pin" | "extension" }>;
+  /** Forgets the user (the phone goes back to the sign-in wizard). */
+  signOut(): void;
+  /** Forgets everything stored. */
+  factoryReset(): void;
 }
 
 export class PhoneShell {
@@ -174,6 +185,22 @@ export class PhoneShell {
         break;
       case "sign-out":
         this.ports.account?.signOut();
+        break;
+      case "provision-sign-in": {
+        const w = this.s.signin;
+        const p = this.ports.provisioning;
+        if (!w || !p) break;
+        const { extension, pin } = w;
+        // the PIN leaves the state now; it lives only in this call until the service has answered
+        this.dispatch({ type: "signin-submitted" });
+        void p.signIn(extension, pin).then((r) => this.dispatch({ type: "signin-result", ...r }));
+        break;
+      }
+      case "provision-sign-out":
+        this.ports.provisioning?.signOut();
+        break;
+      case "factory-reset":
+        this.ports.provisioning?.factoryReset();
         break;
       case "sign-in":
         this.ports.account?.signIn();

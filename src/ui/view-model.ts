@@ -98,6 +98,15 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
         return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: s.notice ? [...body, s.notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
       }
       if (s.signedOut) return { ...base, body: ["Signed out", "OK to sign in"], softkeys: ["", "", "", "Menu"] };
+      if (s.signin) {
+        // the sign-in wizard: extension, then the PIN masked; the message (why the last try failed) on its own line
+        const w = s.signin;
+        const title = "Sign in";
+        if (w.step === "busy") return { title, clock: ctx.clock, icons, body: [w.message || "Signing in...", w.extension] };
+        // on a 4-row LCD two body rows show: what went wrong replaces the prompt until the user types again
+        if (w.step === "pin") return { title, clock: ctx.clock, icons, body: [w.message || `PIN for ${w.extension}:`, `${"*".repeat(w.pin.length)}_`], softkeys: ["", "", "Delete", "Sign in"] };
+        return { title, clock: ctx.clock, icons, body: [w.message || "Extension:", `${w.extension}_`, "Emergency: dial 911"], softkeys: ["", "", "Delete", "Next"] };
+      }
       const noService = s.registration.state === "failed";
       const status = s.notice || (noService ? "No service" : s.registration.state === "registering" ? "Connecting..." : "Ready");
       // the reason gets a line of its own (it is often long: it scrolls there, while "No service" stays put)

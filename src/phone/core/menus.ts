@@ -17,7 +17,7 @@ export const MENUS: Readonly<Record<MenuId, ReadonlyArray<{ label: string; opens
     { label: "Location", opens: "location" },
     { label: "About", opens: "about" },
   ],
-  settings: [{ label: "Do not disturb" }, { label: "Phone lock" }, { label: "Sign out" }],
+  settings: [{ label: "Do not disturb" }, { label: "Phone lock" }, { label: "Sign out" }, { label: "Factory reset" }],
   history: [{ label: "No calls yet" }],
   directory: [{ label: "No directory yet" }],
   location: [{ label: "No location known" }],

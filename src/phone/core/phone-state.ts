@@ -35,6 +35,15 @@ export interface Call {
   ring?: RingPatternName;
 }
 
+export interface SignInState {
+  step: "extension" | "pin" | "busy";
+  extension: string;
+  /** The PIN being typed; emptied as soon as the shell takes it. */
+  pin: string;
+  /** What the last attempt said ("Wrong PIN, 3 tries left", "Cannot reach the provisioning service: ..."). */
+  message: string;
+}
+
 /** Ring cadences (Telcordia GR-506 distinctive ringing 1-4): the ringer plays the one a call or its line names. */
 export type RingPatternName = "standard" | "double" | "triple" | "short";
 
@@ -117,6 +126,10 @@ export interface PhoneState {
   unlockEntry: string;
   /** A short message for the screen ("Wrong PIN", "Locked"). */
   notice: string;
+  /** The sign-in wizard while the phone is not provisioned (null once it is). Its PIN never leaves the core. */
+  signin: SignInState | null;
+  /** Who gave the phone its line: the provisioning service (sign-in), a config file IT placed, or nobody yet. */
+  provisionedBy: "service" | "config" | null;
   /** The open menu, or null; menus are reached from idle and hidden while locked. */
   menu: MenuState | null;
   registration: Registration;
@@ -155,7 +168,15 @@ export type PhoneEvent =
   | { type: "call-referred"; callId: number; newCallId: number; remote: { uri: string }; number: string; at: number }
   | { type: "registration"; registration: Registration }
   | { type: "mwi"; waiting: boolean; count: number }
-  | { type: "history-loaded"; history: HistoryEntry[] };
+  | { type: "history-loaded"; history: HistoryEntry[] }
+  /** The phone's provisioning: unprovisioned (the sign-in wizard shows, with `message`), or provisioned and by whom. */
+  | { type: "provisioning"; state: "unprovisioned" | "provisioned"; by?: "service" | "config"; message?: string }
+  /** A new configuration (a config bundle arrived: sign-in, refresh). */
+  | { type: "config"; config: PhoneConfig }
+  /** The shell took the typed PIN to the provisioning service. */
+  | { type: "signin-submitted" }
+  /** The service's answer; on failure `retry` says which field to type again. */
+  | { type: "signin-result"; ok: boolean; message: string; retry: "pin" | "extension" };
 
 export type TimerId = "interdigit" | "ended" | "idle-lock" | `no-answer:${number}`;
 
@@ -184,6 +205,12 @@ export type PhoneEffect =
   /** Settings > Sign out / Sign in: unregister the line, or register it again. */
   | { type: "sign-out" }
   | { type: "sign-in" }
+  /** Sign in to the provisioning service with the wizard's extension and PIN (the shell reads them from the state). */
+  | { type: "provision-sign-in" }
+  /** Forget the user this phone was provisioned for (sign out of the service): back to the sign-in wizard. */
+  | { type: "provision-sign-out" }
+  /** Forget everything stored (provisioning, history, settings) and start as new. */
+  | { type: "factory-reset" }
   | { type: "set-led"; id: string; mode: "off" | "on" | "slow" | "fast" }
   | { type: "rejected"; event: string; why: string };
 
@@ -198,6 +225,8 @@ export function initialState(config: PhoneConfig): PhoneState {
     ending: [],
     focus: null,
     transferFrom: null,
+    signin: null,
+    provisionedBy: null,
     conference: null,
     consultFor: "transfer",
     ended: null,

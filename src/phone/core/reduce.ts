@@ -4,6 +4,7 @@ import { menuKey, openMenu } from "./menus.js";
 import { callEnded, callIncoming, callKey, callProgress, callReferred, heldChanged, placeCall, remoteHold } from "./calls.js";
 import type { PhoneEvent, PhoneState } from "./phone-state.js";
 import { hangUpAll, offHook, toIdle, type Step } from "./steps.js";
+import { signInKey, signInResult, signInStart, signInSubmitted } from "./signin.js";
 
 export type { Step } from "./steps.js";
 
@@ -105,6 +106,10 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
       if (!s.config.lockPin) return { state: { ...s, menu: r.menu, notice: "No lock PIN is set" }, effects: [] };
       return { state: { ...s, menu: null, locked: true, unlockEntry: "", notice: "" }, effects: [] };
     }
+    if (r.chose === "Factory reset") return { state: { ...s, menu: null, notice: "Resetting..." }, effects: [{ type: "factory-reset" }] };
+    // signed in through the provisioning service: signing out forgets the user (the next one signs in); with a config
+    // file IT placed, it only unregisters the line
+    if (r.chose === "Sign out" && s.provisionedBy === "service") return { state: { ...s, menu: null, notice: "" }, effects: [{ type: "provision-sign-out" }] };
     if (r.chose === "Sign out")
       return s.signedOut
         ? { state: { ...s, signedOut: false, menu: null, notice: "" }, effects: [{ type: "sign-in" }] }
@@ -117,6 +122,10 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
       return { state: placed.state, effects: [...lifted.effects, ...placed.effects] };
     }
     return { state: { ...s, menu: r.menu, notice: "" }, effects: [] };
+  }
+  if (s.signin) {
+    const r = signInKey(s, k, (st, n) => dialStep(st, n, "send-key", at));
+    if (r) return r;
   }
   if (s.signedOut && k === "OK") return { state: { ...s, signedOut: false, notice: "" }, effects: [{ type: "sign-in" }] };
   if (k === "MENU" || k === "SOFT4") return { state: { ...s, menu: openMenu(), notice: "" }, effects: [] };
@@ -197,6 +206,15 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
       return { state: { ...s, mwi: { waiting: ev.waiting, count: ev.count } }, effects: [{ type: "set-led", id: "MESSAGE", mode: ev.waiting ? "slow" : "off" }] };
     case "history-loaded":
       return { state: { ...s, history: ev.history.slice(0, s.config.historyCap ?? 100) }, effects: [] };
+    case "provisioning":
+      if (ev.state === "unprovisioned") return { state: { ...s, signin: signInStart(ev.message ?? ""), provisionedBy: null, signedOut: false }, effects: [] };
+      return { state: { ...s, signin: null, provisionedBy: ev.by ?? "config", notice: ev.message ?? s.notice }, effects: [] };
+    case "config":
+      return { state: { ...s, config: ev.config }, effects: [] };
+    case "signin-submitted":
+      return signInSubmitted(s);
+    case "signin-result":
+      return signInResult(s, ev);
     case "key": {
       if (!ev.down || ev.long) return { state: s, effects: [] };
       const at = ev.at ?? 0;
@@ -256,6 +274,9 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     audioPath: s.audioPath,
     notice: s.notice,
     conference: s.conference,
+    // the wizard as a rig sees it: never the PIN, only how many digits were typed
+    signin: s.signin ? { step: s.signin.step, extension: s.signin.extension, pinDigits: s.signin.pin.length, message: s.signin.message } : null,
+    provisionedBy: s.provisionedBy,
   };
 }
 

@@ -57,6 +57,10 @@ const SCREENS: Array<[string, PhoneState]> = [
   ["ended", run([ended(1, "remote-hangup")], up)],
   ["ended-busy", run([registered, lift, ...keys("1002"), ended(1, "busy")])],
   ["ended-not-found", run([registered, lift, ...keys("1099"), ended(1, "not-found")])],
+  ["sign-in-extension", run([{ type: "provisioning", state: "unprovisioned" }, ...keys("10")])],
+  ["sign-in-pin", run([{ type: "provisioning", state: "unprovisioned" }, ...keys("1001"), key("OK"), ...keys("135")])],
+  ["sign-in-wrong-pin", run([{ type: "provisioning", state: "unprovisioned" }, ...keys("1001"), key("OK"), ...keys("11111"), key("OK"), { type: "signin-submitted" }, { type: "signin-result", ok: false, message: "Wrong PIN, 3 tries left", retry: "pin" }])],
+  ["conference", run([key("CONF"), { type: "call-held", callId: 1, held: true }, ...keys("1004"), key("SEND"), progress(2, "connected", 5000), key("CONF"), { type: "call-held", callId: 1, held: false }], up)],
 ];
 
 describe("every screen, on every display", function () {
