@@ -81,6 +81,42 @@ function phoneConfigOf(b: ConfigBundle | null): PhoneConfig {
   };
 }
 
+/**
+ * SIP traces IT asked for (logging policy): JSON lines appended in order, the file kept under 1 MiB by moving it to
+ * `.1` (one old file kept). A full disk loses trace lines, never a call: every error is swallowed after one warning.
+ */
+class TraceFile {
+  private chain: Promise<void> = Promise.resolve();
+  private size = -1;
+  private warned = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly log: { warn(o: object, m: string): void },
+  ) {}
+
+  write(line: string): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (this.size < 0) this.size = (await fs.stat(this.file).catch(() => ({ size: 0 }))).size;
+        if (this.size > 1 << 20) {
+          await fs.rename(this.file, `${this.file}.1`);
+          this.size = 0;
+        }
+        await fs.appendFile(this.file, line + "\n", { mode: 0o600 });
+        this.size += line.length + 1;
+      })
+      .catch((e: Error) => {
+        if (!this.warned) this.log.warn({ err: e.message }, "cannot write the SIP trace");
+        this.warned = true;
+      });
+  }
+
+  flush(): Promise<void> {
+    return this.chain;
+  }
+}
+
 /** The saved call history; a missing or damaged file is an empty history (the phone still starts). */
 async function readHistory(file: string): Promise<HistoryEntry[]> {
   try {
@@ -123,6 +159,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const clock = createSystemClock();
   const terminal = !args["no-terminal"] && process.stdout.isTTY && process.stdin.isTTY;
+  const askedLevel: string = args["log-level"];
   const log = createLogger({ level: terminal ? "warn" : args["log-level"] });
   const life = new Lifecycle(log);
 
@@ -257,6 +294,9 @@ async function main(argv: string[]): Promise<number> {
   }, 5000);
   life.started("call quality", () => quality.cancel());
 
+  const sipTrace = new TraceFile(path.join(dataDir, "sip-trace.log"), log);
+  life.started("sip trace", () => sipTrace.flush());
+
   /** IT's error report on the phone: what failed, where, how TLS went (never a PIN or password). */
   async function problem(step: "sign-in" | "refresh", f: ServiceFailure, server: string): Promise<void> {
     const code = `PHONE_ERR_PROV_${f.kind.toUpperCase().replace(/-/g, "_")}`;
@@ -302,8 +342,17 @@ async function main(argv: string[]): Promise<number> {
       {
         onLocal: (l) => (localAddress = l.address),
         ...(t.udpMaxBytes ? { udpMaxBytes: t.udpMaxBytes } : {}),
-        // --log-level trace shows every SIP message, credentials cut out
-        ...(log.level === "trace" ? { tap: (dir: "in" | "out", text: string) => log.trace({ dir, sip: text.replace(/^((?:Proxy-)?Authorization[ \t]*:).*$/gim, "$1 [redacted]") }, "SIP") } : {}),
+        // --log-level trace shows every SIP message in the log; IT's logging policy (sipTrace) keeps them in
+        // DATA_DIR/sip-trace.log for IT to fetch; credentials are cut out either way
+        ...(log.level === "trace" || b.logging?.sipTrace
+          ? {
+              tap: (dir: "in" | "out", text: string) => {
+                const sip = text.replace(/^((?:Proxy-)?Authorization[ \t]*:).*$/gim, "$1 [redacted]");
+                log.trace({ dir, sip }, "SIP");
+                if (b.logging?.sipTrace) sipTrace.write(JSON.stringify({ time: new Date(clock.wallNow()).toISOString(), dir, sip }));
+              },
+            }
+          : {}),
       },
     );
     sip = s;
@@ -317,11 +366,18 @@ async function main(argv: string[]): Promise<number> {
     await s?.stop();
   }
 
+  /** IT's logging policy from the bundle; the command line's --log-level, when given, wins (a rig debugging). */
+  function applyLogging(b: ConfigBundle | null): void {
+    const level = askedLevel !== "info" ? askedLevel : (b?.logging?.level ?? "info");
+    if (!terminal) log.level = level;
+  }
+
   /** A new bundle (sign-in, refresh): the line starts again with it. */
   async function applyBundle(b: ConfigBundle, by: "service" | "config"): Promise<void> {
     await stopLine();
     bundle = b;
     account = b.accounts[0];
+    applyLogging(b);
     media.configure({ ...(b.media?.codecs ? { codecs: b.media.codecs } : {}), ...(b.media?.srtp ? { srtp: b.media.srtp } : {}) });
     phone.dispatch({ type: "config", config: phoneConfigOf(b) });
     phone.dispatch({ type: "provisioning", state: "provisioned", by });
@@ -377,6 +433,7 @@ async function main(argv: string[]): Promise<number> {
   life.started("provisioning refresh", () => refresher.cancel());
   life.started("sip", () => stopLine());
   if (bundle) {
+    applyLogging(bundle);
     phone.dispatch({ type: "provisioning", state: "provisioned", by: configFile ? "config" : "service" });
     media.configure({ ...(bundle.media?.codecs ? { codecs: bundle.media.codecs } : {}), ...(bundle.media?.srtp ? { srtp: bundle.media.srtp } : {}) });
     await startLine(bundle);

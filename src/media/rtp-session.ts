@@ -86,6 +86,8 @@ export class RtpSession {
   private unsubSource: Unsubscribe | undefined;
   private jitter = new JitterBuffer({ frameSamples: 160, frameMs: 20 });
   private remoteSsrc: number | null = null;
+  /** The first half of a frame that came as a 10 ms packet (ptime 10), waiting for its second half. */
+  private half: { ts: number; pcm: Int16Array } | null = null;
   /** RFC 3611 burst/gap loss of the far end's stream, and the sequence number it expects next. */
   private burstGap = new BurstGapTracker(FRAME_MS);
   private highestSeq: number | null = null;
@@ -303,7 +305,17 @@ export class RtpSession {
     this.ts = (this.ts + (frame.length * this.stream.info.rtpClock) / this.o.router.rate) >>> 0;
     const pcm = this.toCodec ? this.toCodec.process(frame) : frame;
     if (this.dtmfBusy) return;
-    this.send(this.codec.pt, this.stream.encode(pcm), false, ts);
+    const payload = this.stream.encode(pcm);
+    if (this.remote?.ptime === 10) {
+      // the far end asked for 10 ms packets (its a=ptime): the frame goes as two, each half of the payload (G.711 and
+      // G.722 both code each sample on its own byte or half-pair, so a split at the middle is a split in time)
+      const half = payload.length >> 1;
+      const tsHalf = (frame.length * this.stream.info.rtpClock) / this.o.router.rate / 2;
+      this.send(this.codec.pt, payload.subarray(0, half), false, ts);
+      this.send(this.codec.pt, payload.subarray(half), false, (ts + tsHalf) >>> 0);
+      return;
+    }
+    this.send(this.codec.pt, payload, false, ts);
   }
 
   private receive(wire: Buffer, _from: string, _port: number): void {
@@ -344,7 +356,24 @@ export class RtpSession {
       this.highestSeq = null;
     }
     this.trackLoss(p.sequence);
-    this.jitter.push(p.timestamp, this.stream.decode(p.payload));
+    const pcm = this.stream.decode(p.payload);
+    const frameSamples = (this.stream.info.sampleRate * FRAME_MS) / 1000;
+    if (pcm.length < frameSamples) {
+      // a 10 ms packet: two adjacent ones make a frame; a half whose neighbour was lost is dropped (and concealed)
+      const tsPerSample = this.stream.info.rtpClock / this.stream.info.sampleRate;
+      const h = this.half;
+      if (h && ((p.timestamp - h.ts) >>> 0) === h.pcm.length * tsPerSample && h.pcm.length + pcm.length === frameSamples) {
+        const whole = new Int16Array(frameSamples);
+        whole.set(h.pcm);
+        whole.set(pcm, h.pcm.length);
+        this.half = null;
+        this.jitter.push(h.ts, whole);
+        return;
+      }
+      this.half = { ts: p.timestamp, pcm };
+      return;
+    }
+    this.jitter.push(p.timestamp, pcm);
   }
 
   /** Feeds the burst/gap tracker: the packets missing before this one were lost (a late one is not counted twice). */

@@ -50,6 +50,8 @@ export interface ConfigBundle {
    * qualityCollector: a SIP URI the end-of-call quality report (RFC 6035 vq-rtcpxr) is PUBLISHed to.
    */
   media?: { codecs?: Array<"G722" | "PCMU" | "PCMA">; srtp?: "off" | "required"; qualityCollector?: string };
+  /** IT's logging policy: detailed logs and SIP traces stay off unless it turns them on (credentials are always cut). */
+  logging?: { level?: "error" | "warn" | "info" | "debug" | "trace"; sipTrace?: boolean };
 }
 
 const server = {
@@ -139,6 +141,11 @@ export const CONFIG_BUNDLE_SCHEMA = {
         keepAliveMs: { type: "integer", minimum: 0 },
         udpMaxBytes: { type: "integer", minimum: 200, maximum: 65000 },
       },
+    },
+    logging: {
+      type: "object",
+      additionalProperties: false,
+      properties: { level: { enum: ["error", "warn", "info", "debug", "trace"] }, sipTrace: { type: "boolean" } },
     },
     media: {
       type: "object",

@@ -184,6 +184,8 @@ export function removeDelegate(ctx: AdminContext, boss: string, delegate: string
 const ajv = new Ajv({ allErrors: true, strict: true });
 /** The lock policy goes into every bundle as its `lock`: it must pass the bundle's own rules. */
 const lockPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.lock);
+/** So does the logging policy, as its `logging`. */
+const loggingPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.logging);
 
 export function isPolicyName(name: string): name is PolicyName {
   return (POLICY_NAMES as readonly string[]).includes(name);
@@ -199,9 +201,10 @@ export function setPolicy(ctx: AdminContext, name: string, json: string): unknow
     refuse(`policy ${name}: not JSON (${(e as Error).message})`);
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) refuse(`policy ${name}: must be a JSON object`);
-  if (name === "lock" && !lockPolicy(value)) {
-    const e = lockPolicy.errors?.[0];
-    refuse(`policy lock: ${e?.instancePath || "/"}: ${e?.keyword === "additionalProperties" ? `unknown field '${String(e.params.additionalProperty)}'` : (e?.message ?? "invalid")}`);
+  const check = name === "lock" ? lockPolicy : name === "logging" ? loggingPolicy : null;
+  if (check && !check(value)) {
+    const e = check.errors?.[0];
+    refuse(`policy ${name}: ${e?.instancePath || "/"}: ${e?.keyword === "additionalProperties" ? `unknown field '${String(e.params.additionalProperty)}'` : (e?.message ?? "invalid")}`);
   }
   ctx.store.transaction(() => {
     ctx.store.setPolicy(name as PolicyName, value);

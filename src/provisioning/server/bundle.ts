@@ -1,8 +1,8 @@
 // The config bundle a signed-in phone gets (src/provisioning/config-bundle.ts, version 1): the user's account (SIP
 // credentials, display name, the service's SIP domain and servers), the dial plan, the lock policy and the company
-// directory (every user by display name and extension; private lines are never listed). Checked with checkBundle
-// before it leaves. Delegation, private line, location and logging policy have no place in bundle v1 yet: they stay in
-// the store.
+// directory (every user by display name and extension; private lines are never listed), and the logging policy.
+// Checked with checkBundle before it leaves. Delegation, private line and location policy have no place in bundle v1
+// yet: they stay in the store.
 import { checkBundle, type BundleServer, type ConfigBundle } from "../config-bundle.js";
 import type { ProvisioningStore } from "./store.js";
 
@@ -23,6 +23,7 @@ export function buildUserBundle(store: ProvisioningStore, extension: string, src
   const user = store.getUser(extension);
   if (!user) return undefined;
   const lock = store.getPolicy("lock") as ConfigBundle["lock"] | undefined;
+  const logging = store.getPolicy("logging") as ConfigBundle["logging"] | undefined;
   const directory = store
     .listUsers()
     .map((u) => ({ name: u.displayName.slice(0, 64), number: u.extension }))
@@ -42,6 +43,7 @@ export function buildUserBundle(store: ProvisioningStore, extension: string, src
     ],
     dialPlan: src.dialPlan ?? DEFAULT_DIAL_PLAN,
     ...(lock ? { lock } : {}),
+    ...(logging ? { logging } : {}),
     directory,
     ...(src.trustedCAs?.length ? { trustedCAs: src.trustedCAs } : {}),
   };

@@ -67,6 +67,39 @@ describe("RTP session through a lossy, jittery network", function () {
     }
   });
 
+  it("ptime 10: a far end that asks for 10 ms packets gets them, and its 10 ms packets are played", async () => {
+    const clock = createSystemClock();
+    const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
+    const router = new AudioRouter({ handset }, clock, silentLogger());
+    router.setPath("handset");
+    const session = new RtpSession("t", { clock, log: silentLogger(), router, localAddress: () => "127.0.0.1" });
+    const peer = dgram.createSocket("udp4");
+    await new Promise<void>((r) => peer.bind(0, "127.0.0.1", () => r()));
+    const sizes: number[] = [];
+    peer.on("message", (m) => sizes.push(m.length - 12));
+    try {
+      const offer = buildSdp({ address: "127.0.0.1", port: peer.address().port, sessionId: 7, version: 1, codecs: ["PCMU"], dtmfPt: null, direction: "sendrecv" }).replace("a=ptime:20", "a=ptime:10");
+      const answer = parseSdp(await session.acceptOffer(offer, { hold: false }));
+      const tone = toneS16({ hz: 1000, ms: 1500, dbfs: -12, rate: 8000 });
+      for (let i = 0; i < 150; i++) {
+        const pkt = buildRtp({ payloadType: 0, marker: i === 0, sequence: i, timestamp: 800 + i * 80, ssrc: 43, payload: encodeG711("PCMU", tone.subarray(i * 80, (i + 1) * 80)) });
+        await new Promise<void>((r) => peer.send(pkt, answer.port, "127.0.0.1", () => r()));
+        await clock.sleep(10);
+      }
+      await clock.sleep(200);
+      assert.ok(sizes.length > 20 && sizes.every((n) => n === 80), `the phone sends 10 ms (80-byte PCMU) packets (${[...new Set(sizes)].join(", ")})`);
+      const played = handset.captured();
+      const rate = handset.playedRate();
+      const last = played.subarray(Math.max(0, played.length - rate), played.length - Math.round(rate * 0.3));
+      assert.ok(Math.abs(dominantHz(last, rate) - 1000) < 20, `the far end's 10 ms packets are heard (${dominantHz(last, rate)} Hz)`);
+      assert.ok(rmsDbfs(last) > -20, `at its level (${rmsDbfs(last)} dBFS)`);
+    } finally {
+      session.close();
+      router.stop();
+      peer.close();
+    }
+  });
+
   it("two sessions exchange DTMF (RFC 4733) and RTCP sender and receiver reports: each learns the round-trip time and the loss", async () => {
     const clock = createSystemClock();
     const make = (name: string): { router: AudioRouter; session: RtpSession } => {

@@ -94,8 +94,8 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     await p.keys("OK");
     const s = await p.until("registered", (x) => x.registration.state === "registered", 20_000);
     assert.equal((s as unknown as { provisionedBy: string }).provisionedBy, "service");
-    assert.match(await p.screen(), /Alice Smith/);
-    assert.equal((s as unknown as { extension: string }).extension, "1001");
+    // the line as the service named it (on a 20-column LCD "1001 Alice Smith" and the clock scroll: read the state)
+    assert.deepEqual((s as unknown as { lines: Array<{ extension: string; name: string }> }).lines.map((l) => [l.extension, l.name]), [["1001", "Alice Smith"]]);
     await p.call("1002");
     const cap = await p.cmd<{ dominant_hz: number }>("audio_capture", { path: "speaker", ms: 500 });
     assert.ok(Math.abs(cap.dominant_hz - 1000) < 30, `the far end heard (${cap.dominant_hz} Hz)`);
@@ -104,6 +104,7 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     const stored = await fs.readFile(path.join(p.dir, "data", "provisioning.json"), "utf8");
     assert.equal((await fs.stat(path.join(p.dir, "data", "provisioning.json"))).mode & 0o777, 0o600);
     assert.ok(!stored.includes("24680") && !p.out.includes("24680"), "the PIN is not stored or logged");
+    assert.ok(!(await fs.stat(path.join(p.dir, "data", "sip-trace.log")).catch(() => null)), "no SIP trace unless IT's policy asks for it");
     // a restart comes back provisioned, without asking again
     const keep = await p.stopKeepingData();
     phone = await startPhone([], keep);
@@ -140,6 +141,32 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     assert.match(audit.out, /pin-failure/);
     assert.match(audit.out, /pin-locked/);
     assert.ok(!audit.out.includes("24680") && !audit.out.includes("11335"), "no PIN in the audit log");
+  });
+
+  it("IT's logging policy turns SIP traces on: the phone logs its SIP messages, credentials cut out (off by default)", async () => {
+    assert.equal((await admin("policy", "set", "logging", '{"sipTrace":true}')).code, 0);
+    try {
+      phone = await startPhone();
+      const p = phone;
+      await p.until("sign-in", (x) => (x as unknown as { signin: unknown }).signin !== null);
+      await p.keys("1001");
+      await p.keys("OK");
+      await p.keys("24680");
+      await p.keys("OK");
+      await p.until("registered", (x) => x.registration.state === "registered", 20_000);
+      const file = path.join(p.dir, "data", "sip-trace.log");
+      let trace = "";
+      for (let i = 0; i < 50 && !/Authorization: \[redacted\]/.test(trace); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        trace = await fs.readFile(file, "utf8").catch(() => "");
+      }
+      assert.match(trace, /"sip":"REGISTER sip:/);
+      assert.match(trace, /Authorization: \[redacted\]/);
+      assert.ok(!/Authorization: Digest/.test(trace), "no digest response in the trace");
+    } finally {
+      assert.equal((await admin("policy", "set", "logging", "{}")).code, 0);
+    }
+    // the first test's phone, with the policy unset, logged no SIP message
   });
 
   it("a device IT revokes goes back to the sign-in screen at its next refresh, saying so", async () => {
