@@ -31,9 +31,9 @@ import { MediaEngine } from "../src/media/media-engine.js";
 import { writeFileAtomic } from "../src/base/atomic-file.js";
 import type { HistoryEntry } from "../src/phone/core/phone-state.js";
 import { makeDeviceKey } from "../src/provisioning/device-identity.js";
-import { failureWords, fetchConfig, signIn, type ServiceFailure, type ServiceTarget } from "../src/provisioning/provisioning-client.js";
-import { discover } from "../src/provisioning/discovery.js";
-import { forgetProvisioned, loadProvisioned, reportProblem, saveProvisioned, type ProvisionedState } from "../src/provisioning/device-store.js";
+import { checkService, failureWords, fetchConfig, signIn, type ServiceFailure, type ServiceTarget } from "../src/provisioning/provisioning-client.js";
+import { discover, provisioningUrl } from "../src/provisioning/discovery.js";
+import { forgetProvisioned, loadProvisioned, readReport, reportProblem, saveProvisioned, type ProvisionedState } from "../src/provisioning/device-store.js";
 
 const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--provisioning URL [--provisioning-ca FILE]] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
 
@@ -180,12 +180,13 @@ async function main(argv: string[]): Promise<number> {
   let labBanner = "";
   // where to sign in: --provisioning (the lab sets it too); DHCP / DNS discovery comes with the discovery module
   let service: ServiceTarget | undefined;
-  if (args.provisioning) service = { url: args.provisioning, ...(args["provisioning-ca"] ? { caPem: await fs.readFile(args["provisioning-ca"], "utf8") } : {}) };
+  const caPem = args["provisioning-ca"] ? await fs.readFile(args["provisioning-ca"], "utf8") : undefined;
+  if (args.provisioning) service = { url: args.provisioning, clock, ...(caPem ? { caPem } : {}) };
   if (!configFile && args.lab) {
     const lab = await startLab(dataDir, log);
     if (lab) {
       life.started("lab", () => lab.stop());
-      service ??= { url: lab.provisioningUrl, caPem: lab.provisioningCaPem };
+      service ??= { url: lab.provisioningUrl, caPem: lab.provisioningCaPem, clock };
       labBanner = lab.banner;
     }
   }
@@ -193,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
   // then DNS SRV), said in the log with why the other sources gave nothing
   if (!service && !configFile) {
     const found = await discover({});
-    if (found.url) service = { url: found.url };
+    if (found.url) service = { url: found.url, clock, ...(caPem ? { caPem } : {}) };
     log.info({ source: found.source, url: found.url, notes: found.notes }, "provisioning service discovery");
   }
   // the line's config: a bundle IT placed (--config), else what the phone stored when it signed in, else none yet
@@ -255,6 +256,21 @@ async function main(argv: string[]): Promise<number> {
           return { ok: false, message: `Sign-in failed: ${(e as Error).message}`, retry: "extension" };
         }
       },
+      setService: async (address) => {
+        // typed on the keypad: a host or IP with an optional port, always https; trusted by the --provisioning-ca CA
+        // if one was given, else by the system's CAs
+        const u = provisioningUrl(address, { bareHost: true });
+        if (!u.ok) return { ok: false, message: `Not an address: ${u.reason}` };
+        const target: ServiceTarget = { url: u.value, clock, ...(caPem ? { caPem } : {}), timeoutMs: 5000 };
+        const f = await checkService(target);
+        if (f) {
+          await problem("sign-in", f, target.url);
+          return { ok: false, message: failureWords(f, hhmmOf) };
+        }
+        service = target;
+        log.info({ url: target.url }, "provisioning service entered by hand");
+        return { ok: true, message: "" };
+      },
       signOut: () => void unprovision("Signed out"),
       factoryReset: () => void factoryReset(),
     },
@@ -303,6 +319,23 @@ async function main(argv: string[]): Promise<number> {
     const detail = failureWords(f, hhmmOf);
     log.warn({ step, code, server }, detail);
     await reportProblem(dataDir, { at: new Date(clock.wallNow()).toISOString(), step, code, server, tls: f.kind === "untrusted" ? `refused: ${f.reason}` : f.kind === "unreachable" ? "not reached" : "ok", detail }).catch(() => undefined);
+    await showAbout();
+  }
+
+  /** Settings > About: the firmware, the line, the device, the service, and the last problems IT will ask about. */
+  async function showAbout(): Promise<void> {
+    const report = await readReport(dataDir);
+    const host = (u: string | undefined): string => (u ? new URL(u).host : "none");
+    phone.dispatch({
+      type: "about",
+      lines: [
+        FIRMWARE,
+        `Line: ${account?.user ?? "none"}`,
+        `Device: ${provisioned?.deviceId.slice(0, 8) ?? "none"}`,
+        `Service: ${host(provisioned?.serviceUrl ?? service?.url)}`,
+        ...report.slice(0, 3).map((r) => `${r.at.slice(5, 16).replace("T", " ")} ${r.code.replace("PHONE_ERR_", "")}: ${r.detail}`),
+      ],
+    });
   }
 
   /** Starts the line (SIP registration and calls) for a bundle's first account. */
@@ -381,6 +414,7 @@ async function main(argv: string[]): Promise<number> {
     media.configure({ ...(b.media?.codecs ? { codecs: b.media.codecs } : {}), ...(b.media?.srtp ? { srtp: b.media.srtp } : {}) });
     phone.dispatch({ type: "config", config: phoneConfigOf(b) });
     phone.dispatch({ type: "provisioning", state: "provisioned", by });
+    await showAbout();
     await startLine(b);
   }
 
@@ -393,12 +427,14 @@ async function main(argv: string[]): Promise<number> {
     account = undefined;
     phone.dispatch({ type: "config", config: phoneConfigOf(null) });
     phone.dispatch({ type: "provisioning", state: "unprovisioned", message });
+    await showAbout();
   }
 
   async function factoryReset(): Promise<void> {
     await unprovision("Factory reset done");
     for (const f of ["history.json", "provisioning-report.json"]) await fs.rm(path.join(dataDir, f), { force: true }).catch(() => undefined);
     phone.dispatch({ type: "history-loaded", history: [] });
+    await showAbout();
   }
 
   /** Asks the service for the current config with the device certificate; revoked -> the sign-in wizard. */
@@ -409,7 +445,7 @@ async function main(argv: string[]): Promise<number> {
     refreshing = true;
     try {
       // a service named at start (--provisioning, the lab) wins over the stored address: IT may have moved it
-      const target: ServiceTarget = service ? { url: service.url, caPem: service.caPem ?? p.serviceCaPem } : { url: p.serviceUrl, caPem: p.serviceCaPem };
+      const target: ServiceTarget = service ? { url: service.url, caPem: service.caPem ?? p.serviceCaPem, clock } : { url: p.serviceUrl, caPem: p.serviceCaPem, clock };
       const r = await fetchConfig(target, p.certificatePem, p.privateKeyPem);
       if ("kind" in r) {
         await problem("refresh", r, p.serviceUrl);
@@ -428,6 +464,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
+  await showAbout();
   const refreshMs = Number(args["provisioning-refresh-s"] ?? 3600) * 1000;
   const refresher = clock.setInterval(() => void refresh(), refreshMs);
   life.started("provisioning refresh", () => refresher.cancel());
@@ -438,9 +475,9 @@ async function main(argv: string[]): Promise<number> {
     media.configure({ ...(bundle.media?.codecs ? { codecs: bundle.media.codecs } : {}), ...(bundle.media?.srtp ? { srtp: bundle.media.srtp } : {}) });
     await startLine(bundle);
     if (provisioned) void refresh();
-  } else if (service) phone.dispatch({ type: "provisioning", state: "unprovisioned", message: stored.problem ? "Please sign in again" : "" });
-  // with no service known there is nowhere to sign in (entering its address on the keypad is not built yet): the phone
-  // stays a plain unprovisioned phone (it dials; 911 fails over no account) and the log says why
+  } else if (service || args["provisioning-ca"]) phone.dispatch({ type: "provisioning", state: "unprovisioned", message: stored.problem ? "Please sign in again" : "", needService: !service });
+  // with no service known and none to trust by hand, the phone stays a plain unprovisioned phone (it dials), as on a
+  // bench with no company network; --provisioning-ca FILE alone asks for the service's address on the keypad
 
   const specs = (args.control ?? (sim ? ["tcp:127.0.0.1:7070"] : [])).filter((c) => c !== "none");
   const web = args.web ?? (sim ? "tcp:127.0.0.1:8080" : "none");

@@ -38,6 +38,8 @@ export interface PhoneShellPorts {
 export interface ShellProvisioning {
   /** Signs in with an extension and PIN; resolves with what to tell the user (never rejects). */
   signIn(extension: string, pin: string): Promise<{ ok: boolean; message: string; retry: "pin" | "extension" }>;
+  /** Uses the service at a typed address; resolves with whether it can be used and what to tell the user. */
+  setService(address: string): Promise<{ ok: boolean; message: string }>;
   /** Forgets the user (the phone goes back to the sign-in wizard). */
   signOut(): void;
   /** Forgets everything stored. */
@@ -194,6 +196,11 @@ export class PhoneShell {
         // the PIN leaves the state now; it lives only in this call until the service has answered
         this.dispatch({ type: "signin-submitted" });
         void p.signIn(extension, pin).then((r) => this.dispatch({ type: "signin-result", ...r }));
+        break;
+      }
+      case "provision-service": {
+        const p = this.ports.provisioning;
+        if (p) void p.setService(e.address).then((r) => this.dispatch({ type: "service-set", ...r }));
         break;
       }
       case "provision-sign-out":

@@ -5,6 +5,7 @@ import * as https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { checkBundle, type ConfigBundle } from "./config-bundle.js";
 import { checkDeviceCertificate } from "./device-identity.js";
+import type { Clock, Timer } from "../base/clock.js";
 
 /** The most the phone reads of an answer: a config bundle with a directory is well under this. */
 const MAX_ANSWER_BYTES = 1 << 20;
@@ -15,6 +16,8 @@ export interface ServiceTarget {
   /** The service's CA (PEM) the phone trusts; the system's CAs when absent. */
   caPem?: string;
   timeoutMs?: number;
+  /** With a clock, `timeoutMs` bounds the whole exchange (a service trickling bytes cannot hold the phone). */
+  clock?: Clock;
 }
 
 export type ServiceFailure =
@@ -51,9 +54,11 @@ function request(t: ServiceTarget, method: "GET" | "POST", route: string, body: 
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve) => {
     let done = false;
+    let deadline: Timer | undefined;
     const finish = (v: Answer | ServiceFailure): void => {
       if (!done) resolve(v);
       done = true;
+      deadline?.cancel();
     };
     const req = https.request(
       url,
@@ -90,10 +95,12 @@ function request(t: ServiceTarget, method: "GET" | "POST", route: string, body: 
         });
       },
     );
-    req.on("timeout", () => {
-      finish({ kind: "unreachable", reason: `no answer in ${((t.timeoutMs ?? 10_000) / 1000).toFixed(0)} s` });
+    const late = (): void => {
+      finish({ kind: "unreachable", reason: `no answer in ${((t.timeoutMs ?? 10_000) / 1000).toFixed(1).replace(/\.0$/, "")} s` });
       req.destroy();
-    });
+    };
+    req.on("timeout", late);
+    if (t.clock) deadline = t.clock.setTimeout(late, t.timeoutMs ?? 10_000);
     req.on("error", (e: NodeJS.ErrnoException) => {
       const code = e.code ?? "";
       if (UNTRUSTED.test(code)) finish({ kind: "untrusted", reason: `${code}` });
@@ -114,7 +121,7 @@ function errorOf(body: unknown): { code?: string; message?: string; triesLeft?: 
 /** The bundle inside an answer, checked against the schema; a bad one is named, field by field. */
 function bundleOf(body: unknown): ConfigBundle | ServiceFailure {
   try {
-    return checkBundle((body as { bundle?: unknown }).bundle, "the service's config");
+    return checkBundle((body as { bundle?: unknown } | null)?.bundle, "the service's config");
   } catch (e) {
     return { kind: "bad-answer", reason: (e as Error).message };
   }
@@ -131,7 +138,8 @@ export async function signIn(t: ServiceTarget, extension: string, pin: string, c
     return { kind: "locked", until: until instanceof Date && Number.isNaN(until.getTime()) ? "admin" : until };
   }
   if (a.status !== 200) return { kind: "bad-answer", reason: `HTTP ${a.status}${err.code ? ` ${err.code}` : ""}${err.message ? `: ${err.message}` : ""}` };
-  const b = a.body as { device?: { id?: unknown }; certificate?: unknown; ca?: unknown };
+  // JSON null (or any non-object) is a bad answer like any other, not a TypeError
+  const b = (a.body !== null && typeof a.body === "object" ? a.body : {}) as { device?: { id?: unknown }; certificate?: unknown; ca?: unknown };
   if (typeof b.device?.id !== "string" || typeof b.certificate !== "string" || typeof b.ca !== "string") return { kind: "bad-answer", reason: "the answer lacks the device id, certificate or CA" };
   const bundle = bundleOf(a.body);
   if ("kind" in bundle) return bundle;
@@ -150,6 +158,13 @@ export async function fetchConfig(t: ServiceTarget, certPem: string, keyPem: str
     return { kind: "bad-answer", reason: `HTTP ${a.status}${err.code ? ` ${err.code}` : ""}` };
   }
   return bundleOf(a.body);
+}
+
+/** Whether a service answers at `t` (GET /v1/health over TLS the phone trusts): null when it does, else why not. */
+export async function checkService(t: ServiceTarget): Promise<ServiceFailure | null> {
+  const a = await request(t, "GET", "v1/health", undefined);
+  if (isFailure(a)) return a;
+  return a.status === 200 ? null : { kind: "bad-answer", reason: `HTTP ${a.status} from /v1/health` };
 }
 
 /** Words for the screen (20-column LCD lines scroll when longer). */

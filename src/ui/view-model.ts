@@ -94,6 +94,7 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
         let body: string[];
         if (here === "history") body = s.history.length ? s.history.map(historyLine) : ["No calls yet"];
         else if (here === "directory" && s.config.directory?.length) body = s.config.directory.map((d) => `${d.name} ${d.number}`);
+        else if (here === "about" && s.about.length) body = s.about;
         else body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label === "Sign out" && s.signedOut ? "Sign in" : i.label));
         return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: s.notice ? [...body, s.notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
       }
@@ -104,6 +105,7 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
         const title = "Sign in";
         if (w.step === "busy") return { title, clock: ctx.clock, icons, body: [w.message || "Signing in...", w.extension] };
         // on a 4-row LCD two body rows show: what went wrong replaces the prompt until the user types again
+        if (w.step === "service") return { title, clock: ctx.clock, icons, body: [w.message || "Service address:", `${w.address ?? ""}_`, "* = .  # = :"], softkeys: ["", "", "Delete", "Next"] };
         if (w.step === "pin") return { title, clock: ctx.clock, icons, body: [w.message || `PIN for ${w.extension}:`, `${"*".repeat(w.pin.length)}_`], softkeys: ["", "", "Delete", "Sign in"] };
         return { title, clock: ctx.clock, icons, body: [w.message || "Extension:", `${w.extension}_`, "Emergency: dial 911"], softkeys: ["", "", "Delete", "Next"] };
       }

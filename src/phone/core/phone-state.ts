@@ -36,7 +36,10 @@ export interface Call {
 }
 
 export interface SignInState {
-  step: "extension" | "pin" | "busy";
+  /** "service": no provisioning service was found, its address is typed first (* = ".", # = ":"). */
+  step: "service" | "extension" | "pin" | "busy";
+  /** The service address being typed (host or IP, optional :port). */
+  address?: string;
   extension: string;
   /** The PIN being typed; emptied as soon as the shell takes it. */
   pin: string;
@@ -128,6 +131,8 @@ export interface PhoneState {
   notice: string;
   /** The sign-in wizard while the phone is not provisioned (null once it is). Its PIN never leaves the core. */
   signin: SignInState | null;
+  /** The About menu's lines (firmware, line, device, service, the last problems for IT), from the shell. */
+  about: string[];
   /** Who gave the phone its line: the provisioning service (sign-in), a config file IT placed, or nobody yet. */
   provisionedBy: "service" | "config" | null;
   /** The open menu, or null; menus are reached from idle and hidden while locked. */
@@ -170,9 +175,13 @@ export type PhoneEvent =
   | { type: "mwi"; waiting: boolean; count: number }
   | { type: "history-loaded"; history: HistoryEntry[] }
   /** The phone's provisioning: unprovisioned (the sign-in wizard shows, with `message`), or provisioned and by whom. */
-  | { type: "provisioning"; state: "unprovisioned" | "provisioned"; by?: "service" | "config"; message?: string }
+  | { type: "provisioning"; state: "unprovisioned" | "provisioned"; by?: "service" | "config"; message?: string; needService?: boolean }
+  /** The shell's answer to a typed service address: usable (on to the extension) or why not. */
+  | { type: "service-set"; ok: boolean; message: string }
   /** A new configuration (a config bundle arrived: sign-in, refresh). */
   | { type: "config"; config: PhoneConfig }
+  /** What the About menu shows (the shell knows the firmware, device and the problems it reported). */
+  | { type: "about"; lines: string[] }
   /** The shell took the typed PIN to the provisioning service. */
   | { type: "signin-submitted" }
   /** The service's answer; on failure `retry` says which field to type again. */
@@ -207,6 +216,8 @@ export type PhoneEffect =
   | { type: "sign-in" }
   /** Sign in to the provisioning service with the wizard's extension and PIN (the shell reads them from the state). */
   | { type: "provision-sign-in" }
+  /** Use the provisioning service at this address (typed on the keypad: no service was found on the network). */
+  | { type: "provision-service"; address: string }
   /** Forget the user this phone was provisioned for (sign out of the service): back to the sign-in wizard. */
   | { type: "provision-sign-out" }
   /** Forget everything stored (provisioning, history, settings) and start as new. */
@@ -226,6 +237,7 @@ export function initialState(config: PhoneConfig): PhoneState {
     focus: null,
     transferFrom: null,
     signin: null,
+    about: [],
     provisionedBy: null,
     conference: null,
     consultFor: "transfer",

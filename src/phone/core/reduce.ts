@@ -4,7 +4,7 @@ import { menuKey, openMenu } from "./menus.js";
 import { callEnded, callIncoming, callKey, callProgress, callReferred, heldChanged, placeCall, remoteHold } from "./calls.js";
 import type { PhoneEvent, PhoneState } from "./phone-state.js";
 import { hangUpAll, offHook, toIdle, type Step } from "./steps.js";
-import { signInKey, signInResult, signInStart, signInSubmitted } from "./signin.js";
+import { serviceSet, signInKey, signInResult, signInStart, signInSubmitted } from "./signin.js";
 
 export type { Step } from "./steps.js";
 
@@ -99,7 +99,9 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
         ? s.history.map((h) => ({ label: h.number, value: `call:${h.number}` }))
         : here === "directory"
           ? (s.config.directory ?? []).map((d) => ({ label: d.name, value: `call:${d.number}` }))
-          : undefined;
+          : here === "about" && s.about.length
+            ? s.about.map((l) => ({ label: l, value: "about" }))
+            : undefined;
     const r = menuKey(s.menu, k, lines);
     if (r.chose === "Do not disturb") return toggleDnd({ ...s, menu: r.menu });
     if (r.chose === "Phone lock") {
@@ -207,10 +209,14 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
     case "history-loaded":
       return { state: { ...s, history: ev.history.slice(0, s.config.historyCap ?? 100) }, effects: [] };
     case "provisioning":
-      if (ev.state === "unprovisioned") return { state: { ...s, signin: signInStart(ev.message ?? ""), provisionedBy: null, signedOut: false }, effects: [] };
+      if (ev.state === "unprovisioned") return { state: { ...s, signin: signInStart(ev.message ?? "", ev.needService ?? false), provisionedBy: null, signedOut: false }, effects: [] };
       return { state: { ...s, signin: null, provisionedBy: ev.by ?? "config", notice: ev.message ?? s.notice }, effects: [] };
     case "config":
       return { state: { ...s, config: ev.config }, effects: [] };
+    case "about":
+      return { state: { ...s, about: ev.lines }, effects: [] };
+    case "service-set":
+      return serviceSet(s, ev);
     case "signin-submitted":
       return signInSubmitted(s);
     case "signin-result":
@@ -277,6 +283,7 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     // the wizard as a rig sees it: never the PIN, only how many digits were typed
     signin: s.signin ? { step: s.signin.step, extension: s.signin.extension, pinDigits: s.signin.pin.length, message: s.signin.message } : null,
     provisionedBy: s.provisionedBy,
+    about: s.about,
   };
 }
 

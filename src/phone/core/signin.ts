@@ -8,8 +8,32 @@ import { offHook, type Step } from "./steps.js";
 const MAX_EXTENSION = 12;
 const MAX_PIN = 16;
 
-export function signInStart(message = ""): SignInState {
-  return { step: "extension", extension: "", pin: "", message };
+export function signInStart(message = "", needService = false): SignInState {
+  return { step: needService ? "service" : "extension", extension: "", pin: "", message, ...(needService ? { address: "" } : {}) };
+}
+
+const MAX_ADDRESS = 40;
+
+/** The service address step: digits, * for a dot, # for the port's colon; Delete takes back; OK asks the shell. */
+function serviceKey(s: PhoneState, w: SignInState, k: string): Step | null {
+  const a = w.address ?? "";
+  const set = (next: Partial<SignInState>, effects: PhoneEffect[] = []): Step => ({ state: { ...s, signin: { ...w, ...next } }, effects });
+  if (/^[0-9]$/.test(k) || k === "*" || k === "#") {
+    if (a.length >= MAX_ADDRESS) return { state: s, effects: [] };
+    return set({ address: a + (k === "*" ? "." : k === "#" ? ":" : k), message: "" });
+  }
+  if (k === "SOFT3" || k === "BACK") return set({ address: a.slice(0, -1) });
+  if (k === "OK" || k === "SOFT4" || k === "SEND") {
+    if (!a) return set({ message: "Enter the service address" });
+    return set({ step: "busy", message: "Checking the address..." }, [{ type: "provision-service", address: a }]);
+  }
+  return null;
+}
+
+/** The shell's verdict on the typed address. */
+export function serviceSet(s: PhoneState, ev: { ok: boolean; message: string }): Step {
+  if (!s.signin) return { state: s, effects: [] };
+  return { state: { ...s, signin: { ...s.signin, step: ev.ok ? "extension" : "service", message: ev.message } }, effects: [] };
 }
 
 /** A key on the sign-in screen (idle, on hook, no menu). Returns null for keys the wizard does not take. */
@@ -18,6 +42,7 @@ export function signInKey(s: PhoneState, k: string, dial: (s: PhoneState, number
   if (!w) return null;
   const set = (next: Partial<SignInState>, effects: PhoneEffect[] = []): Step => ({ state: { ...s, signin: { ...w, ...next } }, effects });
   if (w.step === "busy") return { state: s, effects: [] };
+  if (w.step === "service") return serviceKey(s, w, k);
   const field = w.step === "extension" ? w.extension : w.pin;
   const max = w.step === "extension" ? MAX_EXTENSION : MAX_PIN;
   if (/^[0-9]$/.test(k)) {

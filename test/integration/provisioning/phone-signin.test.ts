@@ -169,6 +169,26 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     // the first test's phone, with the policy unset, logged no SIP message
   });
 
+  it("no service found on the network: its address is typed on the keypad (* for a dot, # for the port), then the sign-in", async () => {
+    phone = await PhoneProcess.start(null, ["--provisioning-ca", svc.caFile]);
+    const p = phone;
+    await p.until("the address step", (x) => (x as unknown as { signin: { step: string } | null }).signin?.step === "service");
+    assert.match(await p.screen(), /Service address:/);
+    await p.keys("127*0*0*9#1");
+    await p.keys("OK");
+    await p.until("refused", (x) => /Cannot reach the provisioning service/.test((x as unknown as { signin: { message: string } }).signin.message));
+    for (let i = 0; i < 11; i++) await p.keys("SOFT3");
+    const port = new URL(svc.url).port;
+    await p.keys(`127*0*0*1#${port}`);
+    await p.keys("OK");
+    await p.until("the extension step", (x) => (x as unknown as { signin: { step: string } }).signin.step === "extension");
+    await p.keys("1001");
+    await p.keys("OK");
+    await p.keys("24680");
+    await p.keys("OK");
+    await p.until("registered", (x) => x.registration.state === "registered", 20_000);
+  });
+
   it("a device IT revokes goes back to the sign-in screen at its next refresh, saying so", async () => {
     phone = await startPhone();
     const p = phone;
@@ -200,6 +220,11 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     const report = JSON.parse(await fs.readFile(path.join(p.dir, "data", "provisioning-report.json"), "utf8")) as Array<{ code: string; server: string }>;
     assert.equal(report[0].code, "PHONE_ERR_PROV_UNREACHABLE");
     assert.equal(report[0].server, "https://127.0.0.1:9/");
+    // and on the phone's About menu, for IT on the phone
+    const about = ((await p.state()) as unknown as { about: string[] }).about;
+    assert.ok(about.some((l) => /PROV_UNREACHABLE: Cannot reach the provisioning service/.test(l)), about.join(" | "));
+    for (const key of ["MENU", "UP", "OK"]) await p.keys(key);
+    assert.match(await p.screen(), /deskphone 0\.1\.0/);
   });
 
   it("a service whose certificate is not signed by the CA the phone trusts is refused: 'Service certificate not trusted'", async () => {
