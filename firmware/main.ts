@@ -8,6 +8,7 @@ import { isPhoneError } from "../src/base/errors.js";
 import { loadBoard } from "../src/hal/board-loader.js";
 import { buildDevices } from "../src/hal/boards.js";
 import type { Platform } from "../src/hal/api/platform.js";
+import type { KeyId } from "../src/hal/api/keypad.js";
 import { LinuxPlatform } from "../src/hal/linux-platform.js";
 import { SimPlatform } from "../src/hal/emul/sim-platform.js";
 import { openEvdev } from "../src/hal/drivers/input-evdev.js";
@@ -52,6 +53,8 @@ const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--p
   --data-dir DIR      where the phone keeps its state (default ./.phone-data)
   --log-level LEVEL   trace, debug, info, warn, error (default info)
   --no-terminal       on the simulated board, do not draw the phone in this terminal
+  --sim-hold-keys K,K on the simulated board, keys held down from power-up (as a rig's finger would): "*,#" held
+                      through the first second is the factory reset
 `;
 
 const FIRMWARE = "deskphone 0.1.0";
@@ -145,6 +148,7 @@ async function main(argv: string[]): Promise<number> {
         "data-dir": { type: "string", default: ".phone-data" },
         "log-level": { type: "string", default: "info" },
         "no-terminal": { type: "boolean", default: false },
+        "sim-hold-keys": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -469,6 +473,19 @@ async function main(argv: string[]): Promise<number> {
   const refresher = clock.setInterval(() => void refresh(), refreshMs);
   life.started("provisioning refresh", () => refresher.cancel());
   life.started("sip", () => stopLine());
+  // * and # held from power-up through the first second: factory reset (a user locked out of the menus, or a phone
+  // moving to someone else without IT); on the simulated board a rig holds them with --sim-hold-keys
+  if (sim && args["sim-hold-keys"]) for (const key of args["sim-hold-keys"].split(",")) await sim.keyDown(key.trim() as KeyId);
+  const resetCheck = clock.setTimeout(() => {
+    const held = devices.keypad.down();
+    if (held.includes("*") && held.includes("#")) {
+      log.warn("* and # held at power-up: factory reset");
+      // the held keys also began dialling: END leaves that first
+      phone.dispatch({ type: "key", key: "END", down: true, at: clock.now() });
+      void factoryReset();
+    }
+  }, 1000);
+  life.started("power-up keys", () => resetCheck.cancel());
   if (bundle) {
     applyLogging(bundle);
     phone.dispatch({ type: "provisioning", state: "provisioned", by: configFile ? "config" : "service" });

@@ -109,6 +109,12 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     const keep = await p.stopKeepingData();
     phone = await startPhone([], keep);
     await phone.until("registered again", (x) => x.registration.state === "registered", 20_000);
+    // * and # held from power-up: factory reset, back to the sign-in screen with nothing kept
+    const again = await phone.stopKeepingData();
+    phone = await startPhone(["--sim-hold-keys", "*,#"], again);
+    await phone.until("reset", (x) => (x as unknown as { signin: { message: string } | null }).signin?.message === "Factory reset done" && x.mode === "idle", 15_000);
+    assert.ok(!(await fs.stat(path.join(phone.dir, "data", "provisioning.json")).catch(() => null)), "the stored provisioning is gone");
+    assert.ok(!(await fs.stat(path.join(phone.dir, "data", "history.json")).catch(() => null)), "the call history is gone");
   });
 
   it("a wrong PIN says how many tries are left, then that the PIN is locked; the CLI unlocks it", async () => {
