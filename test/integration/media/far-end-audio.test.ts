@@ -61,6 +61,22 @@ describe("audio both ways with baresip (G.711 and G.722)", function () {
     collector?: string;
   }
 
+  /** Runs `body` with a second Kamailio that makes `edits` to the SDP it relays; the peers and it stop after. */
+  async function throughEditingProxy(edits: NonNullable<Parameters<typeof startRegistrar>[0]["sdpEdits"]>, body: () => Promise<void>): Promise<void> {
+    const bad = await startRegistrar({ users: USERS, lifetimeS: 300, sdpEdits: edits });
+    const saved = k;
+    k = bad;
+    try {
+      await body();
+    } finally {
+      k = saved;
+      await phone?.stop();
+      await far?.stop();
+      phone = far = undefined;
+      await bad.stop();
+    }
+  }
+
   /** baresip 1002 and the phone, both registered; the phone off hook. */
   async function phones(o: CallOptions, farHz: number): Promise<PhoneProcess> {
     // baresip stays on TCP: it cannot take a TLS connection from Kamailio without a server certificate of its own
@@ -187,40 +203,31 @@ describe("audio both ways with baresip (G.711 and G.722)", function () {
     const relay = await startImpairedRelay({ lossToA: 0.05, jitterMsToA: 40, seed: 7 });
     // Kamailio points each side's media at the relay: the phone's offer at the port standing for the phone, baresip's
     // answer at the one standing for baresip (ports are five digits on both sides, so the edit keeps the length)
-    const bad = await startRegistrar({
-      users: USERS,
-      lifetimeS: 300,
-      sdpEdits: { requests: [{ find: "m=audio [0-9]{5} ", replace: `m=audio ${relay.portForB} ` }], replies: [{ find: "m=audio [0-9]{5} ", replace: `m=audio ${relay.portForA} ` }] },
-    });
-    const saved = k;
-    k = bad;
+    const edits = { requests: [{ find: "m=audio [0-9]{5} ", replace: `m=audio ${relay.portForB} ` }], replies: [{ find: "m=audio [0-9]{5} ", replace: `m=audio ${relay.portForA} ` }] };
     try {
-      let rtpPort = await freePort();
-      while (rtpPort < 10000 || rtpPort > 65000) rtpPort = await freePort();
-      far = await FarPhone.start({ user: "1002", password: "pw-1002", registrar: { port: k.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 1000, codecs: ["PCMU"], rtpPort: rtpPort & ~1 });
-      await far.registered();
-      const p = (phone = await PhoneProcess.registered(bundle({ codecs: ["PCMU"] })));
-      await p.cmd("set_hook", { state: "off" });
-      await p.keys("1002");
-      await p.keys("SEND");
-      await p.until("connected", (x) => x.calls[0]?.state === "connected");
-      await new Promise((r) => setTimeout(r, 2500)); // the jitter buffer adapts to the jitter
-      const heard = await p.cmd<{ dominant_hz: number; rms_dbfs: number }>("audio_capture", { path: "handset", ms: 1500 });
-      const m = (await p.cmd<MediaState>("get_state")).media[0];
-      assert.ok(relay.stats.lostToA >= 3 && relay.stats.toA > 150, `the relay carried the call and lost some (${JSON.stringify(relay.stats)})`);
-      assert.ok(Math.abs(heard.dominant_hz - 1000) < 15, `the tone is heard at ${heard.dominant_hz} Hz`);
-      assert.ok(heard.rms_dbfs > -22, `at a level near the sent one (${heard.rms_dbfs} dBFS)`);
-      assert.ok(m.jitter.concealed > 0, `lost packets were concealed (${m.jitter.concealed} frames)`);
-      // enough delay to ride out the jitter, not more than the jitter needs (80 ms spread plus a frame or two)
-      assert.ok(m.jitter.delayMs >= 20 && m.jitter.delayMs <= 160, `the jitter buffer's delay (${JSON.stringify(m.jitter)})`);
-      await p.keys("END");
-      await p.until("idle", (x) => x.calls.length === 0);
+      await throughEditingProxy(edits, async () => {
+        let rtpPort = await freePort();
+        while (rtpPort < 10000 || rtpPort > 65000) rtpPort = await freePort();
+        far = await FarPhone.start({ user: "1002", password: "pw-1002", registrar: { port: k.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 1000, codecs: ["PCMU"], rtpPort: rtpPort & ~1 });
+        await far.registered();
+        const p = (phone = await PhoneProcess.registered(bundle({ codecs: ["PCMU"] })));
+        await p.cmd("set_hook", { state: "off" });
+        await p.keys("1002");
+        await p.keys("SEND");
+        await p.until("connected", (x) => x.calls[0]?.state === "connected");
+        await new Promise((r) => setTimeout(r, 2500)); // the jitter buffer adapts to the jitter
+        const heard = await p.cmd<{ dominant_hz: number; rms_dbfs: number }>("audio_capture", { path: "handset", ms: 1500 });
+        const m = (await p.cmd<MediaState>("get_state")).media[0];
+        assert.ok(relay.stats.lostToA >= 3 && relay.stats.toA > 150, `the relay carried the call and lost some (${JSON.stringify(relay.stats)})`);
+        assert.ok(Math.abs(heard.dominant_hz - 1000) < 15, `the tone is heard at ${heard.dominant_hz} Hz`);
+        assert.ok(heard.rms_dbfs > -22, `at a level near the sent one (${heard.rms_dbfs} dBFS)`);
+        assert.ok(m.jitter.concealed > 0, `lost packets were concealed (${m.jitter.concealed} frames)`);
+        // enough delay to ride out the jitter, not more than the jitter needs (80 ms spread plus a frame or two)
+        assert.ok(m.jitter.delayMs >= 20 && m.jitter.delayMs <= 160, `the jitter buffer's delay (${JSON.stringify(m.jitter)})`);
+        await p.keys("END");
+        await p.until("idle", (x) => x.calls.length === 0);
+      });
     } finally {
-      k = saved;
-      await phone?.stop();
-      await far?.stop();
-      phone = far = undefined;
-      await bad.stop();
       await relay.close();
     }
   });
@@ -236,30 +243,21 @@ describe("audio both ways with baresip (G.711 and G.722)", function () {
 
     it("a key spoiled on the way (by the proxy) gives silence and counted SRTP errors, not noise or a crash", async () => {
       // a second Kamailio that rewrites the start of baresip's key in its answer, as a broken middlebox would
-      const bad = await startRegistrar({ users: USERS, lifetimeS: 300, sdpEdits: { replies: [{ find: "inline:[A-Za-z0-9+/]{4}", replace: "inline:AAAA" }] } });
-      const saved = k;
-      k = bad;
-      try {
-        const p = await phones({ codecs: ["PCMU"], tls: true, srtp: "required", mediaenc: "srtp-mand" }, 1000);
-        await p.keys("1002");
-        await p.keys("SEND");
-        await p.until("connected", (x) => x.calls[0]?.state === "connected");
-        await new Promise((r) => setTimeout(r, 500));
-        const heard = await p.cmd<{ rms_dbfs: number | null }>("audio_capture", { path: "handset", ms: 600 });
-        assert.ok((heard.rms_dbfs ?? -Infinity) < -60, `silence, not decrypted noise (${heard.rms_dbfs} dBFS)`);
-        const m = (await p.cmd<MediaState>("get_state")).media[0];
-        assert.ok(m.packets.srtpErrors > 20, `every packet from baresip failed its check (${m.packets.srtpErrors} errors)`);
-        assert.equal(m.packets.received, 0, "no packet reached the decoder");
-        // the phone works on: the call ends normally
-        await p.keys("END");
-        await p.until("idle", (x) => x.calls.length === 0);
-      } finally {
-        k = saved;
-        await phone?.stop();
-        await far?.stop();
-        phone = far = undefined;
-        await bad.stop();
-      }
+      await throughEditingProxy({ replies: [{ find: "inline:[A-Za-z0-9+/]{4}", replace: "inline:AAAA" }] }, async () => {
+          const p = await phones({ codecs: ["PCMU"], tls: true, srtp: "required", mediaenc: "srtp-mand" }, 1000);
+          await p.keys("1002");
+          await p.keys("SEND");
+          await p.until("connected", (x) => x.calls[0]?.state === "connected");
+          await new Promise((r) => setTimeout(r, 500));
+          const heard = await p.cmd<{ rms_dbfs: number | null }>("audio_capture", { path: "handset", ms: 600 });
+          assert.ok((heard.rms_dbfs ?? -Infinity) < -60, `silence, not decrypted noise (${heard.rms_dbfs} dBFS)`);
+          const m = (await p.cmd<MediaState>("get_state")).media[0];
+          assert.ok(m.packets.srtpErrors > 20, `every packet from baresip failed its check (${m.packets.srtpErrors} errors)`);
+          assert.equal(m.packets.received, 0, "no packet reached the decoder");
+          // the phone works on: the call ends normally
+          await p.keys("END");
+          await p.until("idle", (x) => x.calls.length === 0);
+      });
     });
 
     it("plain RTP is refused when SRTP is required: the call to a far end without SRTP fails, nothing is heard in the clear", async () => {

@@ -13,17 +13,23 @@ import { buildSdp, parseSdp } from "../../../src/media/sdp.js";
 import { buildRtp } from "../../../src/media/rtp-packet.js";
 import { encodeG711 } from "../../../src/media/g711.js";
 
+/** An RTP session on an emulated handset (real time), and a UDP socket to play the far end. */
+async function sessionWithPeer() {
+  const clock = createSystemClock();
+  const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
+  const router = new AudioRouter({ handset }, clock, silentLogger());
+  router.setPath("handset");
+  const session = new RtpSession("t", { clock, log: silentLogger(), router, localAddress: () => "127.0.0.1" });
+  const peer = dgram.createSocket("udp4");
+  await new Promise<void>((r) => peer.bind(0, "127.0.0.1", () => r()));
+  return { clock, handset, router, session, peer };
+}
+
 describe("RTP session through a lossy, jittery network", function () {
   this.timeout(20000);
 
   it("plays a clean tone with 5% loss and 40 ms jitter, conceals the losses, and sends the microphone back", async () => {
-    const clock = createSystemClock();
-    const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
-    const router = new AudioRouter({ handset }, clock, silentLogger());
-    router.setPath("handset");
-    const session = new RtpSession("t", { clock, log: silentLogger(), router, localAddress: () => "127.0.0.1" });
-    const peer = dgram.createSocket("udp4");
-    await new Promise<void>((r) => peer.bind(0, "127.0.0.1", () => r()));
+    const { clock, handset, router, session, peer } = await sessionWithPeer();
     let fromPhone = 0;
     peer.on("message", () => fromPhone++);
     try {
@@ -68,13 +74,7 @@ describe("RTP session through a lossy, jittery network", function () {
   });
 
   it("ptime 10: a far end that asks for 10 ms packets gets them, and its 10 ms packets are played", async () => {
-    const clock = createSystemClock();
-    const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
-    const router = new AudioRouter({ handset }, clock, silentLogger());
-    router.setPath("handset");
-    const session = new RtpSession("t", { clock, log: silentLogger(), router, localAddress: () => "127.0.0.1" });
-    const peer = dgram.createSocket("udp4");
-    await new Promise<void>((r) => peer.bind(0, "127.0.0.1", () => r()));
+    const { clock, handset, router, session, peer } = await sessionWithPeer();
     const sizes: number[] = [];
     peer.on("message", (m) => sizes.push(m.length - 12));
     try {

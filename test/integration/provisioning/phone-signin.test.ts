@@ -80,6 +80,15 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     phone = undefined;
   });
 
+  /** Waits for the sign-in screen, then types the extension and the PIN as a user does. */
+  async function signInOnKeypad(p: PhoneProcess, extension: string, pin: string): Promise<void> {
+    await p.until("the sign-in screen", (x) => (x as unknown as { signin: unknown }).signin !== null);
+    await p.keys(extension);
+    await p.keys("OK");
+    await p.keys(pin);
+    await p.keys("OK");
+  }
+
   const startPhone = (extra: string[] = [], keep?: string): Promise<PhoneProcess> => PhoneProcess.start(null, ["--provisioning", svc.url, "--provisioning-ca", svc.caFile, "--provisioning-refresh-s", "1", ...extra], keep);
 
   it("signs in with extension and PIN, registers with the credentials the service made, calls 1002; the PIN is nowhere", async () => {
@@ -154,11 +163,7 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     try {
       phone = await startPhone();
       const p = phone;
-      await p.until("sign-in", (x) => (x as unknown as { signin: unknown }).signin !== null);
-      await p.keys("1001");
-      await p.keys("OK");
-      await p.keys("24680");
-      await p.keys("OK");
+      await signInOnKeypad(p, "1001", "24680");
       await p.until("registered", (x) => x.registration.state === "registered", 20_000);
       const file = path.join(p.dir, "data", "sip-trace.log");
       let trace = "";
@@ -198,11 +203,7 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
   it("a device IT revokes goes back to the sign-in screen at its next refresh, saying so", async () => {
     phone = await startPhone();
     const p = phone;
-    await p.until("sign-in", (x) => (x as unknown as { signin: unknown }).signin !== null);
-    await p.keys("1001");
-    await p.keys("OK");
-    await p.keys("24680");
-    await p.keys("OK");
+    await signInOnKeypad(p, "1001", "24680");
     await p.until("registered", (x) => x.registration.state === "registered", 20_000);
     const devices = await admin("devices", "1001");
     const ids = [...devices.out.matchAll(/\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/g)].map((m) => m[1]);
@@ -216,11 +217,7 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
   it("the service unreachable: the sign-in screen says why, and the error report kept on the phone for IT records it", async () => {
     phone = await PhoneProcess.start(null, ["--provisioning", "https://127.0.0.1:9/", "--provisioning-ca", svc.caFile]);
     const p = phone;
-    await p.until("sign-in", (x) => (x as unknown as { signin: unknown }).signin !== null);
-    await p.keys("1001");
-    await p.keys("OK");
-    await p.keys("24680");
-    await p.keys("OK");
+    await signInOnKeypad(p, "1001", "24680");
     const s = await p.until("an error", (x) => /Cannot reach the provisioning service: connection refused/.test((x as unknown as { signin: { message: string } }).signin.message));
     assert.ok(s);
     const report = JSON.parse(await fs.readFile(path.join(p.dir, "data", "provisioning-report.json"), "utf8")) as Array<{ code: string; server: string }>;
@@ -236,11 +233,7 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
   it("a service whose certificate is not signed by the CA the phone trusts is refused: 'Service certificate not trusted'", async () => {
     phone = await PhoneProcess.start(null, ["--provisioning", svc.url, "--provisioning-ca", k.caFile]);
     const p = phone;
-    await p.until("sign-in", (x) => (x as unknown as { signin: unknown }).signin !== null);
-    await p.keys("1001");
-    await p.keys("OK");
-    await p.keys("24680");
-    await p.keys("OK");
+    await signInOnKeypad(p, "1001", "24680");
     await p.until("untrusted", (x) => (x as unknown as { signin: { message: string } }).signin.message === "Service certificate not trusted");
   });
 });
