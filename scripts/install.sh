@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 #   linux-libc-dev             the kernel's input-event-codes.h, which the key-code table is checked against
 #   chromium                   the browser test of the simulator's phone face (driven by playwright-core; no download)
 # kamailio (registrar/proxy), baresip-core (far-end phone), sip-tester (sipp), openssl (lab TLS certificate): real SIP peers
-APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++ linux-libc-dev chromium kamailio kamailio-tls-modules baresip-core sip-tester openssl)
+APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++ linux-libc-dev chromium kamailio kamailio-tls-modules baresip-core sip-tester openssl libxml2-utils)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
