@@ -527,7 +527,7 @@ async function main(argv: string[]): Promise<number> {
     });
     for (const spec of specs) process.stdout.write(`control: listening on ${await control.listen(spec)}\n`);
     if (web !== "none") {
-      const face = new FaceServer(control);
+      const face = new FaceServer(control, async () => ({ about: phone.state.about, report: await readReport(dataDir) }));
       const url = await face.listen(web);
       life.started("phone face", () => face.close());
       banner = `phone face: ${url}  (open it in a browser)`;

@@ -215,7 +215,7 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
   });
 
   it("the service unreachable: the sign-in screen says why, and the error report kept on the phone for IT records it", async () => {
-    phone = await PhoneProcess.start(null, ["--provisioning", "https://127.0.0.1:9/", "--provisioning-ca", svc.caFile]);
+    phone = await PhoneProcess.start(null, ["--provisioning", "https://127.0.0.1:9/", "--provisioning-ca", svc.caFile, "--web", "tcp:127.0.0.1:0"]);
     const p = phone;
     await signInOnKeypad(p, "1001", "24680");
     const s = await p.until("an error", (x) => /Cannot reach the provisioning service: connection refused/.test((x as unknown as { signin: { message: string } }).signin.message));
@@ -228,6 +228,14 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     assert.ok(about.some((l) => /PROV_UNREACHABLE: Cannot reach the provisioning service/.test(l)), about.join(" | "));
     for (const key of ["MENU", "UP", "OK"]) await p.keys(key);
     assert.match(await p.screen(), /deskphone 0\.1\.0/);
+    // and on the phone's admin page
+    const face = /phone face: (http:\/\/\S+)/.exec(p.out)?.[1];
+    assert.ok(face, p.out);
+    const page = await (await fetch(new URL("admin", face))).text();
+    assert.match(page, /PHONE_ERR_PROV_UNREACHABLE/);
+    assert.match(page, /https:\/\/127\.0\.0\.1:9\//);
+    const json = (await (await fetch(new URL("admin/report.json", face))).json()) as { report: Array<{ code: string }> };
+    assert.equal(json.report[0].code, "PHONE_ERR_PROV_UNREACHABLE");
   });
 
   it("a service whose certificate is not signed by the CA the phone trusts is refused: 'Service certificate not trusted'", async () => {
