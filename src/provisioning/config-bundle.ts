@@ -162,7 +162,8 @@ export const CONFIG_BUNDLE_SCHEMA = {
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validate = ajv.compile(CONFIG_BUNDLE_SCHEMA);
 
-function words(file: string, e: ErrorObject): string {
+/** One schema error in words naming the file and the field (unknown field, missing field, or what is wrong). */
+export function schemaErrorWords(file: string, e: ErrorObject): string {
   const where = e.instancePath || "/";
   if (e.keyword === "additionalProperties") return `${file}: ${where}: unknown field '${String(e.params.additionalProperty)}'`;
   if (e.keyword === "required") return `${file}: ${where}: missing '${String(e.params.missingProperty)}'`;
@@ -171,7 +172,7 @@ function words(file: string, e: ErrorObject): string {
 
 /** Checks a parsed bundle; throws PHONE_ERR_BAD_CONFIG naming every bad field. Passwords never appear in errors. */
 export function checkBundle(data: unknown, file = "config"): ConfigBundle {
-  if (!validate(data)) throw new PhoneError(ErrorCodes.CONFIG_INVALID, (validate.errors ?? []).map((e) => words(file, e)).join("; "), { file });
+  if (!validate(data)) throw new PhoneError(ErrorCodes.CONFIG_INVALID, (validate.errors ?? []).map((e) => schemaErrorWords(file, e)).join("; "), { file });
   const b = data as unknown as ConfigBundle;
   if (b.media?.srtp === "required") {
     // SDES keys travel in the SDP: over anything but TLS they are readable on the wire, and SRTP would protect nothing

@@ -3,7 +3,7 @@
 // change is audited (never with a PIN or a password), and user or SIP password changes rewrite Kamailio's subscriber
 // file when one is configured.
 import { Ajv } from "ajv";
-import { CONFIG_BUNDLE_SCHEMA } from "../config-bundle.js";
+import { CONFIG_BUNDLE_SCHEMA, schemaErrorWords } from "../config-bundle.js";
 import type { Actor, DeviceRecord, PolicyName, ProvisioningStore, UserRecord } from "./store.js";
 import { POLICY_NAMES, randomSipPassword } from "./store.js";
 import { checkPin, randomPin, type PinOwner } from "./pin-policy.js";
@@ -204,7 +204,7 @@ export function setPolicy(ctx: AdminContext, name: string, json: string): unknow
   const check = name === "lock" ? lockPolicy : name === "logging" ? loggingPolicy : null;
   if (check && !check(value)) {
     const e = check.errors?.[0];
-    refuse(`policy ${name}: ${e?.instancePath || "/"}: ${e?.keyword === "additionalProperties" ? `unknown field '${String(e.params.additionalProperty)}'` : (e?.message ?? "invalid")}`);
+    refuse(e ? schemaErrorWords(`policy ${name}`, e) : `policy ${name}: invalid`);
   }
   ctx.store.transaction(() => {
     ctx.store.setPolicy(name as PolicyName, value);

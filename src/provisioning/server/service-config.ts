@@ -3,9 +3,9 @@
 // lockout and scrypt settings. Checked with ajv; every error names the field, as config-bundle.ts does.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv } from "ajv";
 import { PhoneError, ErrorCodes } from "../../base/errors.js";
-import { CONFIG_BUNDLE_SCHEMA, type BundleServer, type ConfigBundle } from "../config-bundle.js";
+import { CONFIG_BUNDLE_SCHEMA, schemaErrorWords, type BundleServer, type ConfigBundle } from "../config-bundle.js";
 import { DEFAULT_PIN_POLICY, type PinPolicy } from "./pin-policy.js";
 import { DEFAULT_LOCKOUT, type LockoutConfig } from "./lockout.js";
 import { DEFAULT_SCRYPT, type ScryptParams } from "./pin-hash.js";
@@ -90,18 +90,11 @@ export const SERVICE_CONFIG_SCHEMA = {
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validate = ajv.compile(SERVICE_CONFIG_SCHEMA);
 
-function words(file: string, e: ErrorObject): string {
-  const where = e.instancePath || "/";
-  if (e.keyword === "additionalProperties") return `${file}: ${where}: unknown field '${String(e.params.additionalProperty)}'`;
-  if (e.keyword === "required") return `${file}: ${where}: missing '${String(e.params.missingProperty)}'`;
-  return `${file}: ${where}: ${e.message ?? e.keyword}`;
-}
-
 const bad = (file: string, msg: string): PhoneError => new PhoneError(ErrorCodes.CONFIG_INVALID, `${file}: ${msg}`, { file });
 
 /** Checks a parsed service config; throws PHONE_ERR_CONFIG_INVALID naming every bad field. */
 export function checkServiceConfig(data: unknown, file = "config"): ProvisioningServiceConfig {
-  if (!validate(data)) throw new PhoneError(ErrorCodes.CONFIG_INVALID, (validate.errors ?? []).map((e) => words(file, e)).join("; "), { file });
+  if (!validate(data)) throw new PhoneError(ErrorCodes.CONFIG_INVALID, (validate.errors ?? []).map((e) => schemaErrorWords(file, e)).join("; "), { file });
   const c = data as unknown as ProvisioningServiceConfig;
   const { port } = parseListen(c.listen);
   if (port > 65535) throw bad(file, `/listen: port ${port} is above 65535`);
