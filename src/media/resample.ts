@@ -25,15 +25,36 @@ const H = halfBandTaps();
 
 const clamp = (v: number): number => (v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v));
 
+/**
+ * The filter's working buffer: the last TAPS-1 input samples of the previous call, then this call's input. Reused
+ * from frame to frame (the pipeline calls this every 20 ms: no allocation but the output).
+ */
+class History {
+  private buf = new Float64Array(TAPS - 1);
+
+  /** The buffer with `n` fresh input samples' room after the kept history. */
+  take(n: number): Float64Array {
+    if (this.buf.length !== TAPS - 1 + n) {
+      const grown = new Float64Array(TAPS - 1 + n);
+      grown.set(this.buf.subarray(this.buf.length - (TAPS - 1)));
+      this.buf = grown;
+    }
+    return this.buf;
+  }
+
+  /** Keeps the last TAPS-1 samples for the next call. */
+  keep(): void {
+    this.buf.copyWithin(0, this.buf.length - (TAPS - 1));
+  }
+}
+
 /** 16 kHz -> 8 kHz. */
 export class Downsampler {
-  /** The last TAPS-1 input samples of the previous call, then the current input. */
-  private hist = new Float64Array(TAPS - 1);
+  private readonly hist = new History();
 
   process(input: Int16Array): Int16Array {
     const n = input.length;
-    const buf = new Float64Array(TAPS - 1 + n);
-    buf.set(this.hist);
+    const buf = this.hist.take(n);
     for (let i = 0; i < n; i++) buf[TAPS - 1 + i] = input[i];
     const out = new Int16Array(n >> 1);
     for (let o = 0; o < out.length; o++) {
@@ -42,21 +63,23 @@ export class Downsampler {
       for (let k = 0; k < TAPS; k++) acc += H[k] * buf[end - 1 - k];
       out[o] = clamp(acc);
     }
-    this.hist = buf.slice(buf.length - (TAPS - 1));
+    this.hist.keep();
     return out;
   }
 }
 
 /** 8 kHz -> 16 kHz. */
 export class Upsampler {
-  private hist = new Float64Array(TAPS - 1);
+  private readonly hist = new History();
 
   process(input: Int16Array): Int16Array {
     const n = input.length * 2;
-    const buf = new Float64Array(TAPS - 1 + n);
-    buf.set(this.hist);
+    const buf = this.hist.take(n);
     // zero-stuffed, times two to keep the level (half the energy went to the image the filter removes)
-    for (let i = 0; i < input.length; i++) buf[TAPS - 1 + 2 * i] = 2 * input[i];
+    for (let i = 0; i < input.length; i++) {
+      buf[TAPS - 1 + 2 * i] = 2 * input[i];
+      buf[TAPS + 2 * i] = 0;
+    }
     const out = new Int16Array(n);
     for (let o = 0; o < n; o++) {
       const end = TAPS - 1 + o + 1;
@@ -65,7 +88,7 @@ export class Upsampler {
       for (let k = (end - 1) & 1 ? 1 : 0; k < TAPS; k += 2) acc += H[k] * buf[end - 1 - k];
       out[o] = clamp(acc);
     }
-    this.hist = buf.slice(buf.length - (TAPS - 1));
+    this.hist.keep();
     return out;
   }
 }
