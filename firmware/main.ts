@@ -166,6 +166,13 @@ async function main(argv: string[]): Promise<number> {
   const askedLevel: string = args["log-level"];
   const log = createLogger({ level: terminal ? "warn" : args["log-level"] });
   const life = new Lifecycle(log);
+  // stop cleanly on a signal from the start: a rig may signal as soon as it reads the first line the phone prints, and
+  // a signal with no handler yet would kill the process (history and traces not flushed)
+  const stop = (): void => {
+    void life.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
 
   const choice = await chooseBoard(args.board, process.env);
   const board = await loadBoard(choice.board);
@@ -539,12 +546,6 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(labBanner + "\n");
     banner += `${banner ? "\n" : ""}${labBanner}`;
   }
-
-  const stop = (): void => {
-    void life.close().then(() => process.exit(0));
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
 
   if (sim && terminal) {
     const face = new SimTerminal(sim, clock, process.stdout, process.stdin, stop, banner);

@@ -37,12 +37,14 @@ export async function serviceMain(argv: string[]): Promise<number> {
     process.stderr.write(`provisioning-service: ${isPhoneError(e) ? e.message : (e as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`provisioning: listening on ${service.url}\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // the handlers go in before the line is printed: whoever waits for it may signal at once, and a signal with no
+  // handler yet would kill the process by default (no clean stop)
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
-  log.info({ signal }, "stopping");
+  process.stdout.write(`provisioning: listening on ${service.url}\n`);
+  log.info({ signal: await signal }, "stopping");
   await service.stop();
   return 0;
 }
