@@ -2,7 +2,10 @@
 // reference provisioning service (HTTPS, its own CA) that writes Kamailio's users, and a far-end phone (baresip,
 // auto-answering, playing a tone) as extension 1002. The lab's IT work is done with the admin CLI's own commands:
 // user 1001 gets a PIN; the phone starts unprovisioned and is signed in on its keypad, as a real one would be.
-// Everything stops with the phone.
+// Emergency calls work in the lab too: the reference LIS (HELD over HTTPS) answers every phone with the address in
+// DATA_DIR/lab-wiremap.json (IT's file: edit it, the LIS reloads it), the emergency policy the service hands out
+// points the phone at it, Kamailio routes 911 (urn:service:sos) to a PSAP (a second baresip that answers with a
+// 660 Hz tone), and 1002 is told by MESSAGE. Everything stops with the phone.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -12,6 +15,32 @@ import { FarPhone } from "../src/lab/far-phone.js";
 import { startProvisioningService } from "../src/provisioning/server/service.js";
 import { loadServiceConfig } from "../src/provisioning/server/service-config.js";
 import { adminMain } from "../src/provisioning/server/admin-cli.js";
+import { freePort } from "../src/lab/registrar.js";
+import { startLisServer, type LisServer } from "../src/location/lis/lis-server.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** The lab's site: where every phone on the lab's network is (TV-1's office; edit lab-wiremap.json to move it). */
+const LAB_WIREMAP = {
+  comment: "The lab LIS's wiremap: entries by mac, chassis+port or subnet; default for everyone else. Edit and save: the LIS reloads it.",
+  entries: [],
+  default: { civic: { lang: "en-US", country: "US", A1: "TX", A3: "Austin", PRD: "N", RD: "Lamar", STS: "BLVD", HNO: "1100", FLR: "3", PC: "78703", BLD: "Tower 2", ROOM: "3-214" } },
+};
+
+/** The lab LIS over HTTPS with a certificate of its own (made once, kept in DATA_DIR/lab-lis). */
+async function startLabLis(dataDir: string, log: Logger): Promise<LisServer> {
+  const dir = path.join(dataDir, "lab-lis");
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const [cert, key] = [path.join(dir, "cert.pem"), path.join(dir, "key.pem")];
+  if (!(await fs.stat(cert).catch(() => null))) {
+    await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "3650", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]);
+  }
+  const wiremap = path.join(dataDir, "lab-wiremap.json");
+  if (!(await fs.stat(wiremap).catch(() => null))) await fs.writeFile(wiremap, JSON.stringify(LAB_WIREMAP, null, 2) + "\n");
+  return startLisServer({ wiremapFile: wiremap, port: 0, host: "127.0.0.1", tls: { certPem: await fs.readFile(cert, "utf8"), keyPem: await fs.readFile(key, "utf8") }, log });
+}
 
 export interface Lab {
   /** The provisioning service the phone signs in to, and the CA its certificate chains to. */
@@ -29,8 +58,9 @@ export const LAB_PIN = "24680";
 export async function startLab(dataDir: string, log: Logger): Promise<Lab | null> {
   const farPw = randomBytes(12).toString("base64url");
   let k: Registrar;
+  const psapPort = await freePort();
   try {
-    k = await startRegistrar({ users: [], lifetimeS: 7 * 24 * 3600 });
+    k = await startRegistrar({ users: [], lifetimeS: 7 * 24 * 3600, emergencyRoute: { host: "127.0.0.1", port: psapPort, transport: "tcp", psapUser: "1999" } });
   } catch (e) {
     log.warn({ err: (e as Error).message }, "lab: no Kamailio; the phone runs without a PBX (npm run setup installs it)");
     return null;
@@ -50,17 +80,36 @@ export async function startLab(dataDir: string, log: Logger): Promise<Lab | null
     await admin("add-user", "1001", "--name", "Lab", "--pin", LAB_PIN);
     await admin("add-user", "1002", "--name", "Far end", "--pin", "97531", "--sip-password", farPw);
   } else await admin("set-sip-password", "1002", "--sip-password", farPw);
+  const psapPw = randomBytes(12).toString("base64url");
+  if ((await admin("set-sip-password", "1999", "--sip-password", psapPw)) !== 0) await admin("add-user", "1999", "--name", "Lab PSAP", "--pin", "86420", "--sip-password", psapPw);
+  // the emergency side: the LIS the phones ask, and who hears of a 911 call (1002, the far-end phone)
+  let lis: LisServer | undefined;
+  try {
+    lis = await startLabLis(dataDir, log);
+    await admin("policy", "set", "emergency", JSON.stringify({ location: { lisUrl: lis.url, lisCa: await fs.readFile(path.join(dataDir, "lab-lis", "cert.pem"), "utf8") } }));
+    await admin("policy", "set", "location", JSON.stringify({ notificationUri: "sip:1002@127.0.0.1" }));
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, "lab: no LIS (emergency calls go out without a location)");
+  }
   let far: FarPhone | undefined;
   try {
     far = await FarPhone.start({ user: "1002", password: farPw, registrar: { port: k.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 440, lifetimeS: 7 * 24 * 3600 });
   } catch (e) {
     log.warn({ err: (e as Error).message }, "lab: no far-end phone (baresip)");
   }
+  let psap: FarPhone | undefined;
+  try {
+    psap = await FarPhone.start({ user: "1999", password: psapPw, registrar: { port: k.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 660, sipPort: psapPort, lifetimeS: 7 * 24 * 3600 });
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, "lab: no PSAP (baresip): 911 calls will fail in the lab");
+  }
   return {
     provisioningUrl: service.url,
     provisioningCaPem: service.caPem,
-    banner: `lab: Kamailio on 127.0.0.1 (udp ${k.udpPort}, tcp ${k.tcpPort}, tls ${k.tlsPort}); provisioning ${service.url}; sign in on the phone as 1001, PIN ${LAB_PIN}${far ? "; then dial 1002 for a far-end phone that answers with a tone" : ""}`,
+    banner: `lab: Kamailio on 127.0.0.1 (udp ${k.udpPort}, tcp ${k.tcpPort}, tls ${k.tlsPort}); provisioning ${service.url}; sign in on the phone as 1001, PIN ${LAB_PIN}${far ? "; then dial 1002 for a far-end phone that answers with a tone" : ""}${lis ? `; LIS ${lis.url} (address in ${path.join(dataDir, "lab-wiremap.json")})` : ""}${psap ? "; 911 reaches a lab PSAP (660 Hz tone)" : ""}`,
     stop: async () => {
+      await psap?.stop();
+      await lis?.stop();
       await far?.stop();
       await service.stop();
       await k.stop();

@@ -35,6 +35,9 @@ import { makeDeviceKey } from "../src/provisioning/device-identity.js";
 import { checkService, failureWords, fetchConfig, signIn, type ServiceFailure, type ServiceTarget } from "../src/provisioning/provisioning-client.js";
 import { discover, provisioningUrl } from "../src/provisioning/discovery.js";
 import { forgetProvisioned, loadProvisioned, readReport, reportProblem, saveProvisioned, type ProvisionedState } from "../src/provisioning/device-store.js";
+import { EmergencyCaller } from "../src/phone/emergency-caller.js";
+import { emergencyDialPlan, locationPolicyOf, PhoneLocation } from "./emergency-setup.js";
+import { civicLine, type CivicAddress } from "../src/location/pidf-lo.js";
 
 const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--provisioning URL [--provisioning-ca FILE]] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
 
@@ -72,8 +75,14 @@ function phoneConfigOf(b: ConfigBundle | null): PhoneConfig {
   const d = DEFAULT_PHONE_CONFIG;
   if (!b) return d;
   const fwd = b.features?.forward;
+  const policy = locationPolicyOf(b);
   return {
-    dialPlan: { ...d.dialPlan, ...(b.dialPlan ?? {}) },
+    dialPlan: emergencyDialPlan({ ...d.dialPlan, ...(b.dialPlan ?? {}) }, policy),
+    emergency: {
+      locationRequired: policy.enhancedEmergencyServicesEnabled ? policy.locationRequired : "no",
+      ...(policy.disclaimer ? { disclaimer: policy.disclaimer } : {}),
+      ...(b.emergency?.callbackMinutes !== undefined ? { callbackWindowMs: b.emergency.callbackMinutes * 60_000 } : {}),
+    },
     lockPin: b.lock?.pin ?? null,
     interdigitMs: b.dialPlan?.interdigitMs ?? d.interdigitMs,
     lockAfterIdleMs: (b.lock?.afterIdleMinutes ?? 0) * 60_000,
@@ -229,6 +238,7 @@ async function main(argv: string[]): Promise<number> {
   let historySaved: Promise<void> = Promise.resolve();
   life.started("call history", () => historySaved);
   let sip: SipPhone | undefined;
+  let emergencyCaller: EmergencyCaller | undefined;
   const hhmmOf = (d: Date): string => `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
   const phone = new PhoneShell(devices, clock, phoneConfigOf(bundle), log, {
     audio: router,
@@ -285,6 +295,15 @@ async function main(argv: string[]): Promise<number> {
       signOut: () => void unprovision("Signed out"),
       factoryReset: () => void factoryReset(),
     },
+    emergency: {
+      // with no line the shell falls back to calls.place, which fails at once (nobody to call)
+      place: (id, target) => (emergencyCaller ? emergencyCaller.place(id, target) : Promise.reject(new Error("no line to call on"))),
+      ended: (id) => emergencyCaller?.ended(id),
+    },
+    location: {
+      setManual: (civic) => void setManualLocation(civic),
+      clearManual: () => void location.current?.clearManual().catch((e: Error) => log.warn({ err: e.message }, "cannot clear the manual location")),
+    },
     calls: {
       // with no account there is no one to call: the call fails at once, on the next turn of the loop
       place: (...a) => (sip ? sip.place(...a) : void clock.setTimeout(() => phone.sipEvents().ended(a[0], "failed"), 0)),
@@ -298,6 +317,28 @@ async function main(argv: string[]): Promise<number> {
       dtmf: (id, d) => sip?.dtmf(id, d),
     },
   });
+  // the phone's location (LIS, LLDP-MED, provisioned, typed by the user), shown in Menu > Location and sent with 911
+  const location = new PhoneLocation({
+    dataDir,
+    clock,
+    log,
+    onLocation: (l) => phone.dispatch({ type: "location", location: l ? { text: l.text || "(no street address)", source: l.source, ...(l.civic ? { civic: { ...l.civic } as Record<string, string> } : {}) } : null }),
+  });
+  await location.start();
+  life.started("location", () => location.stop());
+  /** A civic address typed on the phone or the admin page; resolves with what was wrong, or null. */
+  async function setManualLocation(civic: Record<string, string>): Promise<string | null> {
+    const s = location.current;
+    if (!s) return "Location is off (no line, or the location policy disables it)";
+    if (!/^[A-Za-z]{2}$/.test(civic.country ?? "")) return "country must be two letters (ISO 3166-1, e.g. US)";
+    try {
+      await s.setManual(civic as CivicAddress);
+      return null;
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, "manual location refused");
+      return (e as Error).message;
+    }
+  }
   const saved = await readHistory(historyFile);
   if (saved.length) phone.dispatch({ type: "history-loaded", history: saved });
   let account = bundle?.accounts[0];
@@ -358,6 +399,7 @@ async function main(argv: string[]): Promise<number> {
       hideCallerId: b.features?.hideCallerId ?? false,
       ...(b.trustedCAs ? { caCerts: b.trustedCAs } : {}),
       ...(b.media?.qualityCollector ? { qualityCollector: b.media.qualityCollector } : {}),
+      ...(b.emergency?.routes ? { emergencyRoutes: b.emergency.routes } : {}),
     };
     const t = b.sip ?? {};
     const tuning = {
@@ -400,6 +442,18 @@ async function main(argv: string[]): Promise<number> {
       },
     );
     sip = s;
+    emergencyCaller = new EmergencyCaller(s, location.current, {
+      policy: locationPolicyOf(b),
+      requestUri: b.emergency?.requestUri ?? "service-urn",
+      lync: b.emergency?.lync ?? false,
+      elinCallerId: b.emergency?.elinCallerId ?? false,
+      caller: { ...(acc.displayName ? { name: acc.displayName } : {}), extension: acc.user, callbackNumber: acc.user },
+      // a fresh location may take 200 ms; with the key scan, the offer and the send, the INVITE leaves within the 250 ms
+      // the issue and RFC 6881 ED-32 ask for even when the LIS is slow or silent (bench/emergency measures it)
+      budgetMs: 200,
+      clock,
+      log,
+    });
     // start() resolves after the first attempt; failures retry by themselves ("No service" on screen meanwhile)
     await s.start();
   }
@@ -407,6 +461,7 @@ async function main(argv: string[]): Promise<number> {
   async function stopLine(): Promise<void> {
     const s = sip;
     sip = undefined;
+    emergencyCaller = undefined;
     await s?.stop();
   }
 
@@ -426,6 +481,7 @@ async function main(argv: string[]): Promise<number> {
     phone.dispatch({ type: "config", config: phoneConfigOf(b) });
     phone.dispatch({ type: "provisioning", state: "provisioned", by });
     await showAbout();
+    await location.apply(b);
     await startLine(b);
   }
 
@@ -437,13 +493,14 @@ async function main(argv: string[]): Promise<number> {
     bundle = null;
     account = undefined;
     phone.dispatch({ type: "config", config: phoneConfigOf(null) });
+    await location.apply(null);
     phone.dispatch({ type: "provisioning", state: "unprovisioned", message });
     await showAbout();
   }
 
   async function factoryReset(): Promise<void> {
     await unprovision("Factory reset done");
-    for (const f of ["history.json", "provisioning-report.json"]) await fs.rm(path.join(dataDir, f), { force: true }).catch(() => undefined);
+    for (const f of ["history.json", "provisioning-report.json", "location.json"]) await fs.rm(path.join(dataDir, f), { force: true }).catch(() => undefined);
     phone.dispatch({ type: "history-loaded", history: [] });
     await showAbout();
   }
@@ -497,6 +554,7 @@ async function main(argv: string[]): Promise<number> {
     applyLogging(bundle);
     phone.dispatch({ type: "provisioning", state: "provisioned", by: configFile ? "config" : "service" });
     media.configure({ ...(bundle.media?.codecs ? { codecs: bundle.media.codecs } : {}), ...(bundle.media?.srtp ? { srtp: bundle.media.srtp } : {}) });
+    await location.apply(bundle);
     await startLine(bundle);
     if (provisioned) void refresh();
   } else if (service || args["provisioning-ca"]) phone.dispatch({ type: "provisioning", state: "unprovisioned", message: stored.problem ? "Please sign in again" : "", needService: !service });
@@ -534,7 +592,21 @@ async function main(argv: string[]): Promise<number> {
     });
     for (const spec of specs) process.stdout.write(`control: listening on ${await control.listen(spec)}\n`);
     if (web !== "none") {
-      const face = new FaceServer(control, async () => ({ about: phone.state.about, report: await readReport(dataDir) }));
+      const face = new FaceServer(control, async () => ({ about: phone.state.about, report: await readReport(dataDir) }), {
+        status: async () => {
+          const s = location.current;
+          const cur = s?.current();
+          return {
+            current: cur ? { text: cur.text, source: cur.source } : null,
+            network: location.networkName(),
+            manual: Object.entries(s?.manualEntries() ?? {}).map(([network, m]) => ({ network, text: civicLine(m.civic) })),
+          };
+        },
+        setManual: (civic) => setManualLocation(civic),
+        clearManual: async () => {
+          await location.current?.clearManual();
+        },
+      });
       const url = await face.listen(web);
       life.started("phone face", () => face.close());
       banner = `phone face: ${url}  (open it in a browser)`;

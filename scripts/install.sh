@@ -12,8 +12,11 @@ cd "$(dirname "$0")/.."
 #   python3 make g++           node-gyp builds the native modules (epoll for onoff, i2c-bus)
 #   linux-libc-dev             the kernel's input-event-codes.h, which the key-code table is checked against
 #   chromium                   the browser test of the simulator's phone face (driven by playwright-core; no download)
+#   libxml2-utils              xmllint: every PIDF-LO / HELD document the phone and the LIS emit is schema-checked
+#   tcpdump                    the LLDP-MED listener reads LLDP frames off the link through it (phone and tests)
+#   lldpd iproute2             a real LLDP-MED "switch" on a veth pair in the location tests
 # kamailio (registrar/proxy), baresip-core (far-end phone), sip-tester (sipp), openssl (lab TLS certificate): real SIP peers
-APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++ linux-libc-dev chromium kamailio kamailio-tls-modules baresip-core sip-tester openssl libxml2-utils)
+APT_PACKAGES=(socat alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 make g++ linux-libc-dev chromium kamailio kamailio-tls-modules baresip-core sip-tester openssl libxml2-utils tcpdump lldpd iproute2)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -29,6 +32,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # lldpd is only a test peer (a switch on a veth pair): its system service would talk LLDP on every interface,
+  # into the tests' links too. Keep it stopped.
+  if [[ " ${missing[*]} " == *" lldpd "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now lldpd >/dev/null 2>&1 || true
+  fi
 fi
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("install: Node >= 20.19 is needed, this is "+process.version); process.exit(1) }'

@@ -24,6 +24,8 @@ export interface FarPhoneOptions {
   mediaenc?: "srtp-mand";
   /** The first port of baresip's RTP/RTCP pair (else any), so a test can point a relay at it. */
   rtpPort?: number;
+  /** The SIP port baresip listens on (UDP and TCP; else any), so a proxy can route to it before it starts. */
+  sipPort?: number;
   caFile?: string;
   lifetimeS?: number;
   clock?: Clock;
@@ -68,7 +70,7 @@ export class FarPhone {
   private static async startOnce(o: FarPhoneOptions): Promise<FarPhone> {
     const clock = o.clock ?? createSystemClock();
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "baresip-"));
-    const sipPort = await freePort();
+    const sipPort = o.sipPort ?? (await freePort());
     const ctrlPort = await freePort();
     const wav = path.join(dir, "tone.wav");
     // the tone at the codec's rate: 16 kHz when baresip may talk G.722 (so a tone above 4 kHz can be heard)

@@ -31,6 +31,28 @@ export interface RegistrarOptions {
    * (the Content-Length stays right); `find` is a POSIX regex, neither part may contain '#'.
    */
   sdpEdits?: { requests?: SdpEdit[]; replies?: SdpEdit[] };
+  /**
+   * Emergency routing, as an ESRP/PSAP-facing proxy would: an INVITE whose Request-URI is a `urn:service:sos` URN (any
+   * case, its sub-services and `test.sos` included, RFC 5031) or whose user is one of `numbers` (default 911 and 112,
+   * a leading + allowed) goes to this address, unauthenticated, body and headers untouched. TCP by default (an INVITE
+   * with a PIDF-LO is too big for UDP's 1300 bytes).
+   */
+  emergencyRoute?: EmergencyRoute;
+}
+
+export interface EmergencyRoute {
+  host: string;
+  port: number;
+  transport?: "udp" | "tcp";
+  numbers?: string[];
+  /** Challenge emergency INVITEs from the lab's domain like any other (a PBX that does): digest over the urn Request-URI. */
+  authenticate?: boolean;
+  /**
+   * Send the call to this user at the PSAP's address (Request-URI sip:USER@host:port), as an ESRP that maps the
+   * service URN to a PSAP's URI; for a PSAP that answers only its own address (baresip). Default: the Request-URI is
+   * left as the phone sent it.
+   */
+  psapUser?: string;
 }
 
 export interface SdpEdit {
@@ -80,9 +102,29 @@ export async function freePort(): Promise<number> {
   throw new Error("no free loopback port found");
 }
 
-function config(o: { udp: number; tcp: number; tls: number; dir: string; mpath: string; minExpires: number; sdpEdits?: RegistrarOptions["sdpEdits"] }): string {
+/** The Kamailio route that sends emergency INVITEs to the PSAP (see RegistrarOptions.emergencyRoute). */
+function emergencyRouteBlock(e: EmergencyRoute): string {
+  const numbers = (e.numbers ?? ["911", "112"]).map((n) => n.replace(/[^0-9]/g, "")).filter(Boolean);
+  const transport = e.transport ?? "tcp";
+  return `
+route[EMERGENCY] {
+  if (!is_method("INVITE") || has_totag()) { return; }
+  if ($ru =~ "^urn:service:(test[.])?sos([.][a-z0-9-]+)*$" || $rU =~ "^[+]?(${numbers.join("|")})$") {
+    xlog("L_NOTICE", "EMERGENCY $ru from $fu (Call-ID $ci) to the PSAP at ${e.host}:${e.port}/${transport}\n");
+    record_route();
+    $du = "sip:${e.host}:${e.port};transport=${transport}";${e.psapUser ? `
+    $ru = "sip:${e.psapUser.replace(/[^A-Za-z0-9._+-]/g, "")}@${e.host}:${e.port};transport=${transport}";` : ""}
+    if (!t_relay()) { sl_reply_error(); }
+    exit;
+  }
+}
+`;
+}
+
+function config(o: { udp: number; tcp: number; tls: number; dir: string; mpath: string; minExpires: number; sdpEdits?: RegistrarOptions["sdpEdits"]; emergencyRoute?: EmergencyRoute }): string {
   const req = o.sdpEdits?.requests ?? [];
   const rpl = o.sdpEdits?.replies ?? [];
+  const em = o.emergencyRoute;
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -99,6 +141,8 @@ listen=tls:127.0.0.1:${o.tls}
 alias="localhost:${o.udp}"
 enable_tls=yes
 tcp_connection_lifetime=3605
+# a message over TCP must fit the read buffer (default 4 KB): an emergency INVITE with SDP and PIDF-LO can be bigger
+tcp_rd_buf_size=65536
 mpath="${o.mpath}"
 loadmodule "kex.so"
 loadmodule "corex.so"
@@ -150,7 +194,7 @@ request_route {
     exit;
   }
   if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
-  t_check_trans();
+  t_check_trans();${em && !em.authenticate ? "\n  // emergency calls need no registration and no credentials (RFC 6881 SP-33, ED-4)\n  route(EMERGENCY);" : ""}
   if (is_method("REGISTER")) {
     if (!www_authorize("$fd", "subscriber")) { www_challenge("$fd", "1"); exit; }
     // one device per extension (flag 0x04): a phone that re-registers from a new port replaces its stale contact,
@@ -161,7 +205,7 @@ request_route {
   if (is_method("INVITE|SUBSCRIBE|MESSAGE|REFER") && ($fd=="127.0.0.1" || $fd=="localhost")) {
     if (!proxy_authorize("$fd", "subscriber")) { proxy_challenge("$fd", "1"); exit; }
     consume_credentials();
-  }
+  }${em?.authenticate ? "\n  route(EMERGENCY);" : ""}
   if (is_method("INVITE|SUBSCRIBE|REFER")) { record_route(); }
   // the domain is the loopback address whatever port the R-URI names (a URI without one means 5060, not ours)
   if ($rd=="127.0.0.1" || $rd=="localhost") {
@@ -173,6 +217,7 @@ request_route {
   if (!t_relay()) { sl_reply_error(); }
 }
 
+${em ? emergencyRouteBlock(em) : ""}
 ${rpl.length ? `onreply_route[SDP_EDITS] {\n  if (has_body("application/sdp")) { ${substBody(rpl)} }\n}\n` : ""}
 failure_route[REDIRECT] {
   if (t_is_canceled()) { exit; }
@@ -204,7 +249,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<Registrar>
   await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]);
   await fs.writeFile(path.join(dir, "tls.cfg"), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${key}\ncertificate = ${cert}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`);
   const cfg = path.join(dir, "kamailio.cfg");
-  await fs.writeFile(cfg, config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60, ...(opts.sdpEdits ? { sdpEdits: opts.sdpEdits } : {}) }));
+  await fs.writeFile(cfg, config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60, ...(opts.sdpEdits ? { sdpEdits: opts.sdpEdits } : {}), ...(opts.emergencyRoute ? { emergencyRoute: opts.emergencyRoute } : {}) }));
   const logFile = path.join(dir, "kamailio.log");
 
   let child: ChildProcess | undefined;

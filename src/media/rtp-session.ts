@@ -147,8 +147,13 @@ export class RtpSession {
   }
 
   private get offered(): CodecName[] {
-    return this.o.codecs ?? DEFAULT_CODECS;
+    const all = this.o.codecs ?? DEFAULT_CODECS;
+    // an emergency call offers G.711 first (RFC 6881 ED-72, standards §7 item 19): every PSAP takes it
+    return this.emergency ? (["PCMU", "PCMA"] as CodecName[]).concat(all.filter((c) => c !== "PCMU" && c !== "PCMA")) : all;
   }
+
+  /** Set by the first emergency offer: G.711 first and plain RTP for the whole call (re-INVITEs included). */
+  private emergency = false;
 
   private local(direction: Direction, codecs: CodecName[], dtmfPt: number | null, crypto: CryptoAttr | undefined): string {
     this.version++;
@@ -199,10 +204,13 @@ export class RtpSession {
     return !!this.srtpOut && !!this.srtpIn;
   }
 
-  async createOffer(opts: { hold: boolean }): Promise<string> {
+  async createOffer(opts: { hold: boolean; emergency?: boolean }): Promise<string> {
     await this.bind();
+    if (opts.emergency) this.emergency = true;
     this.localDirection = opts.hold ? "sendonly" : "sendrecv";
-    return this.local(this.localDirection, this.offered, this.o.dtmfPt ?? 101, this.o.srtp === "required" ? this.ourCrypto(1) : undefined);
+    // an emergency call is never refused for want of SRTP (RFC 6881 §16: getting through beats protecting the data)
+    const srtp = this.o.srtp === "required" && !this.emergency;
+    return this.local(this.localDirection, this.offered, this.o.dtmfPt ?? 101, srtp ? this.ourCrypto(1) : undefined);
   }
 
   async setAnswer(sdp: string): Promise<void> {

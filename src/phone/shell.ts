@@ -33,6 +33,17 @@ export interface PhoneShellPorts {
   account?: Pick<SipPhone, "signOut" | "signIn">;
   /** The provisioning service and what the phone stored from it (the firmware implements it). */
   provisioning?: ShellProvisioning;
+  /** Emergency calls (location, RFC 6442 INVITE, the security desk told): EmergencyCaller has this shape. */
+  emergency?: ShellEmergency;
+  /** The location the user typed (Menu > Location), kept for the network the phone is on. */
+  location?: { setManual(civic: Record<string, string>): void; clearManual(): void };
+}
+
+export interface ShellEmergency {
+  /** Places an emergency call; resolves once the INVITE is handed to SIP, with the location text sent (null: none). */
+  place(callId: number, target: string): Promise<{ locationText: string | null }>;
+  /** The call ended (no more location updates for it). */
+  ended(callId: number): void;
 }
 
 export interface ShellProvisioning {
@@ -105,8 +116,15 @@ export class PhoneShell {
       progress: (callId, state) => this.dispatch({ type: "call-progress", callId, state, at: this.clock.now() }),
       held: (callId, held) => this.dispatch({ type: "call-held", callId, held }),
       remoteHold: (callId, held) => this.dispatch({ type: "call-remote-hold", callId, held }),
-      ended: (callId, reason) => this.dispatch({ type: "call-ended", callId, reason, ...now() }),
+      ended: (callId, reason) => {
+        this.ports.emergency?.ended(callId);
+        this.dispatch({ type: "call-ended", callId, reason, ...now() });
+      },
       mwi: (waiting, count) => this.dispatch({ type: "mwi", waiting, count }),
+      // the answered INVITE went without the location (refused, sent again bare): the screen must not say it was sent
+      emergencyAnswered: (callId, carried) => {
+        if (!carried) this.dispatch({ type: "emergency-location-sent", callId, text: null });
+      },
       referred: (callId, newCallId, remote) => this.dispatch({ type: "call-referred", callId, newCallId, remote: { uri: remote.uri }, number: remote.number, at: this.clock.now() }),
     };
   }
@@ -135,9 +153,28 @@ export class PhoneShell {
       case "rejected":
         this.log.debug({ event: e.event, why: e.why }, "event not taken");
         break;
-      case "place-call":
+      case "place-call": {
         this.log.info({ callId: e.callId, emergency: e.emergency }, "placing a call");
-        calls?.place(e.callId, e.target, { emergency: e.emergency });
+        const em = this.ports.emergency;
+        if (e.emergency && em) {
+          const id = e.callId;
+          em.place(id, e.target).then(
+            (r) => this.dispatch({ type: "emergency-location-sent", callId: id, text: r.locationText }),
+            (err: Error) => {
+              // the emergency side failed before the INVITE: still call, the plain way (Priority: emergency, no location)
+              this.log.error({ err: err.message, callId: id }, "emergency call set-up failed: calling without location");
+              calls?.place(id, e.target, { emergency: true });
+              this.dispatch({ type: "emergency-location-sent", callId: id, text: null });
+            },
+          );
+        } else calls?.place(e.callId, e.target, { emergency: e.emergency });
+        break;
+      }
+      case "set-manual-location":
+        this.ports.location?.setManual(e.civic);
+        break;
+      case "clear-manual-location":
+        this.ports.location?.clearManual();
         break;
       case "answer-call":
         calls?.answer(e.callId);

@@ -10,6 +10,8 @@ export interface BundleServer {
   host: string;
   port?: number;
   transport: "udp" | "tcp" | "tls";
+  /** Emergency calls only: a TLS server that does not connect is tried at once over TCP on this port (RFC 6881 ED-58). */
+  fallbackTcpPort?: number;
 }
 
 export interface BundleAccount {
@@ -52,13 +54,43 @@ export interface ConfigBundle {
   media?: { codecs?: Array<"G722" | "PCMU" | "PCMA">; srtp?: "off" | "required"; qualityCollector?: string };
   /** IT's logging policy: detailed logs and SIP traces stay off unless it turns them on (credentials are always cut). */
   logging?: { level?: "error" | "warn" | "info" | "debug" | "trace"; sipTrace?: boolean };
+  /**
+   * Emergency location policy, with the meaning of Lync's Set-CsLocationPolicy fields (standards §5.2), camelCased.
+   * emergencyDialMask is Lync's ";"-separated list and notificationUri its ","-separated list. Absent = enabled
+   * with no prompt, dial string 911, mask 112, refresh every 4 hours.
+   */
+  locationPolicy?: {
+    enhancedEmergencyServicesEnabled?: boolean;
+    locationRequired?: "no" | "yes" | "disclaimer";
+    enhancedEmergencyServiceDisclaimer?: string;
+    useLocationForE911Only?: boolean;
+    emergencyDialString?: string;
+    emergencyDialMask?: string;
+    notificationUri?: string;
+    conferenceUri?: string;
+    conferenceMode?: "oneway" | "twoway";
+    locationRefreshInterval?: number;
+    locationPolicyTagId?: string;
+  };
+  /**
+   * Where the phone's location comes from: the LIS (HELD URL and the CA it is trusted by, PEM text or a path), a
+   * static civic address IT set for this phone (RFC 5139 element names), the interface LLDP-MED is read on.
+   */
+  location?: { lisUrl?: string; lisCa?: string; civic?: Record<string, string>; lldpInterface?: string };
+  /**
+   * How emergency calls are sent. requestUri: "service-urn" (urn:service:sos, RFC 6881) or "dial-string"
+   * (sip:911@domain;user=phone). routes: tried when the registrar cannot be reached (an SBC or second proxy).
+   * lync: Lync-compatible extras (Supported: geolocation, msftE911PidfExtn). elinCallerId: send the LLDP-MED ELIN as
+   * the calling number. callbackMinutes: how long DND and forwarding stay off after the call (PSAP callback).
+   */
+  emergency?: { requestUri?: "service-urn" | "dial-string"; routes?: BundleServer[]; lync?: boolean; elinCallerId?: boolean; callbackMinutes?: number };
 }
 
 const server = {
   type: "object",
   additionalProperties: false,
   required: ["host", "transport"],
-  properties: { host: { type: "string", minLength: 1 }, port: { type: "integer", minimum: 1, maximum: 65535 }, transport: { enum: ["udp", "tcp", "tls"] } },
+  properties: { host: { type: "string", minLength: 1 }, port: { type: "integer", minimum: 1, maximum: 65535 }, transport: { enum: ["udp", "tcp", "tls"] }, fallbackTcpPort: { type: "integer", minimum: 1, maximum: 65535 } },
 };
 
 export const CONFIG_BUNDLE_SCHEMA = {
@@ -147,6 +179,51 @@ export const CONFIG_BUNDLE_SCHEMA = {
       additionalProperties: false,
       properties: { level: { enum: ["error", "warn", "info", "debug", "trace"] }, sipTrace: { type: "boolean" } },
     },
+    locationPolicy: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        enhancedEmergencyServicesEnabled: { type: "boolean" },
+        locationRequired: { enum: ["no", "yes", "disclaimer"] },
+        enhancedEmergencyServiceDisclaimer: { type: "string", maxLength: 512 },
+        useLocationForE911Only: { type: "boolean" },
+        emergencyDialString: { type: "string", pattern: "^[0-9]{1,10}$" },
+        emergencyDialMask: { type: "string", maxLength: 100, pattern: "^[0-9]+(;[0-9]+)*$" },
+        notificationUri: { type: "string", maxLength: 256, pattern: "^sips?:[^\\s,]+(\\s*,\\s*sips?:[^\\s,]+)*$" },
+        conferenceUri: { type: "string", maxLength: 256, pattern: "^sips?:[^\\s]+$" },
+        conferenceMode: { enum: ["oneway", "twoway"] },
+        locationRefreshInterval: { type: "integer", minimum: 1, maximum: 12 },
+        locationPolicyTagId: { type: "string", maxLength: 256 },
+      },
+    },
+    location: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        lisUrl: { type: "string", pattern: "^https?://[^\\s]+$" },
+        lisCa: { type: "string" },
+        civic: {
+          type: "object",
+          required: ["country"],
+          // RFC 5139's element names (the order of the civicAddress sequence) and xml:lang
+          propertyNames: { enum: ["country", "A1", "A2", "A3", "A4", "A5", "A6", "PRM", "PRD", "RD", "STS", "POD", "POM", "RDSEC", "RDBR", "RDSUBBR", "HNO", "HNS", "LMK", "LOC", "FLR", "NAM", "PC", "BLD", "UNIT", "ROOM", "SEAT", "PLC", "PCN", "POBOX", "ADDCODE", "lang"] },
+          properties: { country: { type: "string", pattern: "^[A-Za-z]{2}$" } },
+          additionalProperties: { type: "string", minLength: 1, maxLength: 256 },
+        },
+        lldpInterface: { type: "string", pattern: "^[A-Za-z0-9._-]{1,15}$" },
+      },
+    },
+    emergency: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        requestUri: { enum: ["service-urn", "dial-string"] },
+        routes: { type: "array", maxItems: 4, items: server },
+        lync: { type: "boolean" },
+        elinCallerId: { type: "boolean" },
+        callbackMinutes: { type: "integer", minimum: 0, maximum: 240 },
+      },
+    },
     media: {
       type: "object",
       additionalProperties: false,
@@ -213,6 +290,14 @@ export async function loadBundle(file: string): Promise<ConfigBundle> {
       }
     }
     b.trustedCAs = out;
+  }
+  const lisCa = b.location?.lisCa;
+  if (b.location && lisCa && !lisCa.includes("-----BEGIN")) {
+    try {
+      b.location.lisCa = await fs.readFile(path.resolve(path.dirname(file), lisCa), "utf8");
+    } catch (e) {
+      throw new PhoneError(ErrorCodes.CONFIG_INVALID, `${file}: /location/lisCa: cannot read '${lisCa}' (${(e as NodeJS.ErrnoException).code ?? ""})`, { file });
+    }
   }
   return b;
 }

@@ -1,26 +1,31 @@
 // The DHCP lease the operating system's client left on disk, read back for provisioning discovery: ISC dhclient's
 // text leases, dhcpcd's raw BOOTP packet (and its key=value dump), NetworkManager's internal-client lease; plus the
-// decoders for the options discovery reads (43 with our sub-options, 66/160/15 text, 120 SIP servers of RFC 3361).
+// decoders for the options discovery reads (43 with our sub-options, 66/160/15 text, 120 SIP servers of RFC 3361), and
+// the access-network domain of LIS discovery (213, RFC 5986 §3.2) with option 15 behind it (accessDomains).
 //
 // What each client really writes (checked against their sources; see discovery.ts for what is assumed):
 // - dhclient (isc-projects/dhcp common/options.c pretty_print_option): `lease { interface "eth0"; option NAME VALUE;
 //   ... }`, newest block last. Options of type text are quoted, with \" \\ \$ ... escaped and non-printables as \ooo.
 //   Options of type "X" (vendor-encapsulated-options, and every option dhclient has no name for, printed as
 //   `unknown-NNN`) are quoted text when every byte is printable, else bytes in hex `%x` joined by ':' ("1:1b:68").
-//   Option 120 has no name in ISC DHCP 4.4, so it prints as unknown-120.
+//   Option 120 has no name in ISC DHCP 4.4, so it prints as unknown-120. Option 213 is named v4-access-domain (type
+//   "d", common/tables.c, RFC5986_OPTIONS is on in site.h) and pretty_dname prints it unquoted in presentation form,
+//   every label followed by '.': `option v4-access-domain example.com.;`.
 // - dhcpcd (NetworkConfiguration/dhcpcd src/dhcp.c write_lease/read_lease): DBDIR/<if>[-<ssid>].lease is the DHCP
 //   reply exactly as received. `dhcpcd --dumplease` prints the script variables, one `name=value` a line:
 //   vendor_encapsulated_options is hex without separators, tftp_server_name and domain_name plain text, sip_server a
 //   space-separated list of names or addresses. dhcpcd exports no variable for an option it has no definition for
-//   (160 has none), so option 160 is only found in the raw lease.
+//   (160 has none), so option 160 is only found in the raw lease. 213 is defined (dhcpcd-definitions.conf `define 213
+//   domain access_domain`) and printed decoded, without the trailing dot: `access_domain=example.com`.
 // - NetworkManager: with the systemd-based internal client (NM before the nettools client) the lease file is
 //   systemd's dhcp_lease_save format: `ADDRESS=`, `DOMAINNAME=`, `SIP=` (IPv4 only), `VENDOR_SPECIFIC=<hex>` and
-//   `OPTION_224`..`OPTION_254=<hex>` for the private range only; 66 and 160 are never saved. The nettools client (the
+//   `OPTION_224`..`OPTION_254=<hex>` for the private range only; 66, 160 and 213 are never saved. The nettools client (the
 //   default today) writes `ADDRESS=` and nothing else. There is no PRIVATE_160 key in either. With NM's dhclient
 //   backend the file is dhclient's format (dhclient-<uuid>-<if>.lease).
 import { promises as fs } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { decodeSingleDnsName } from "../base/dns-name.js";
 import { PhoneError, ErrorCodes } from "../base/errors.js";
 
 /** Raw option payloads by option code; an option seen more than once is concatenated (RFC 3396). */
@@ -38,7 +43,7 @@ export interface Lease {
   problems: string[];
 }
 
-export const DHCP_OPTION = { DOMAIN_NAME: 15, VENDOR_SPECIFIC: 43, OVERLOAD: 52, TFTP_SERVER_NAME: 66, SIP_SERVERS: 120, PROVISIONING_URL: 160 } as const;
+export const DHCP_OPTION = { DOMAIN_NAME: 15, VENDOR_SPECIFIC: 43, OVERLOAD: 52, TFTP_SERVER_NAME: 66, SIP_SERVERS: 120, PROVISIONING_URL: 160, ACCESS_DOMAIN: 213 } as const;
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -163,7 +168,7 @@ function dhcpcdInterface(fileName?: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // dhcpcd --dumplease (and saved copies of it): name=value lines
 
-const DHCPCD_ENV_LINE = /^(?:new_)?(?:interface|reason|ip_address|subnet_mask|routers|domain_name|domain_name_servers|dhcp_server_identifier|dhcp_lease_time|dhcp_message_type|broadcast_address|vendor_encapsulated_options|tftp_server_name|sip_server|deskphone_prov_url)=/m;
+const DHCPCD_ENV_LINE = /^(?:new_)?(?:interface|reason|ip_address|subnet_mask|routers|domain_name|domain_name_servers|dhcp_server_identifier|dhcp_lease_time|dhcp_message_type|broadcast_address|vendor_encapsulated_options|tftp_server_name|sip_server|deskphone_prov_url|access_domain)=/m;
 
 export function parseDhcpcdEnv(text: string): Lease {
   const lease: Lease = { format: "dhcpcd-env", options: {}, problems: [] };
@@ -174,6 +179,7 @@ export function parseDhcpcdEnv(text: string): Lease {
     else if (key === "domain_name") lease.options[DHCP_OPTION.DOMAIN_NAME] = Buffer.from(value, "latin1");
     else if (key === "sip_server") putSip(lease, key, value);
     else if (key === "deskphone_prov_url") lease.options[DHCP_OPTION.PROVISIONING_URL] = Buffer.from(value, "latin1"); // our define for 160
+    else if (key === "access_domain") putDomainName(lease, key, value);
   }
   return lease;
 }
@@ -225,6 +231,18 @@ function putSip(lease: Lease, key: string, value: string): void {
   else lease.options[DHCP_OPTION.SIP_SERVERS] = Buffer.concat([Buffer.from([0]), ...(names as Buffer[])]);
 }
 
+/**
+ * A printed option 213 (presentation form, "example.com" or "example.com.") back to its wire form, so every format
+ * decodes the same way. dhcpcd prints a value holding several names space-separated: each is encoded, and the decoder
+ * then refuses the option for holding more than one root label, as it would the raw bytes.
+ */
+function putDomainName(lease: Lease, key: string, value: string): void {
+  const names = value.split(/\s+/).filter(Boolean).map((s) => encodeDnsName(s));
+  if (!names.length) return;
+  if (names.some((n) => n === null)) lease.problems.push(`${key}: not a domain name (${clip(value)})`);
+  else lease.options[DHCP_OPTION.ACCESS_DOMAIN] = Buffer.concat(names as Buffer[]);
+}
+
 export function encodeDnsName(name: string): Buffer | null {
   const labels = name.replace(/\.$/, "").split(".");
   if (labels.some((l) => l.length === 0 || l.length > 63)) return null;
@@ -251,6 +269,7 @@ const DHCLIENT_OPTION_NAMES: Record<string, number> = {
   "tftp-server-name": DHCP_OPTION.TFTP_SERVER_NAME,
   "deskphone-sip-servers": DHCP_OPTION.SIP_SERVERS,
   "deskphone-prov-url": DHCP_OPTION.PROVISIONING_URL,
+  "v4-access-domain": DHCP_OPTION.ACCESS_DOMAIN,
 };
 
 /** The newest (last) `lease { }` block, for one interface when asked; lease6 and other blocks are skipped. */
@@ -319,6 +338,12 @@ function dhclientOption(lease: Lease, name: string, value: Tok[]): void {
   const code = unknown ? Number(unknown[1]) : DHCLIENT_OPTION_NAMES[name];
   if (code === undefined || code > 254) return;
   const v = value.filter((t) => t.text !== ",");
+  if (code === DHCP_OPTION.ACCESS_DOMAIN && !unknown) {
+    // type "d": printed as a name (example.com.), not as bytes; unknown-213 (a dhclient without the name) is bytes
+    if (v.length === 1 && v[0].kind !== "punct") putDomainName(lease, `option ${name}`, v[0].text);
+    else lease.problems.push(`option ${name}: value not understood (${clip(value.map((t) => t.text).join(" "))})`);
+    return;
+  }
   if (v.length === 1 && v[0].kind === "string" && v[0].bytes) lease.options[code] = v[0].bytes;
   else if (v.length === 1 && v[0].kind === "word" && /^[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2})*$/.test(v[0].text)) {
     lease.options[code] = Buffer.from(v[0].text.split(":").map((h) => parseInt(h, 16)));
@@ -444,6 +469,37 @@ export function decodeText(v: Buffer): Decoded<string> {
   if (b.some((c) => c < 0x20 || c > 0x7e)) return fail("is not printable ASCII");
   const s = b.toString("latin1").trim();
   return s ? { ok: true, value: s } : fail("is empty");
+}
+
+/** Option 213, the access-network domain (RFC 5986 §3.2): one RFC 1035 name, precisely one root label, <= 255 octets. */
+export function decodeAccessDomain(v: Buffer): Decoded<string> {
+  const d = decodeSingleDnsName(v);
+  return d.ok ? d : fail(`option 213 (access-network domain) ${d.reason}`);
+}
+
+/**
+ * The domains LIS discovery looks in for this lease (RFC 5986 §2, §3.4): the access-network domain of option 213 first,
+ * then the domain name of option 15 (its first word: some servers put a search list there), which is only used when
+ * the first gives nothing. A duplicate is given once. An option that cannot be read is left out; why goes to `notes`.
+ */
+export function accessDomains(lease: Pick<Lease, "options">, notes?: string[]): string[] {
+  const out: string[] = [];
+  const access = lease.options[DHCP_OPTION.ACCESS_DOMAIN];
+  if (access) {
+    const d = decodeAccessDomain(access);
+    if (d.ok) out.push(d.value);
+    else notes?.push(`${d.reason}; not used`);
+  }
+  const domain = lease.options[DHCP_OPTION.DOMAIN_NAME];
+  if (domain) {
+    const t = decodeText(domain);
+    const first = t.ok ? t.value.split(/\s+/)[0].replace(/\.$/, "").toLowerCase() : "";
+    const d = t.ok ? decodeSingleDnsName(encodeDnsName(first) ?? Buffer.alloc(0)) : null;
+    if (d?.ok) {
+      if (!out.includes(d.value)) out.push(d.value);
+    } else notes?.push(`option 15 (domain name) ${t.ok ? `${clip(t.value)} is not a domain name` : t.reason}; not used`);
+  }
+  return out;
 }
 
 /**

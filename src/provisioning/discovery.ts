@@ -15,7 +15,7 @@ import { promises as dnsp } from "node:dns";
 import { promises as fs } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { DHCP_OPTION, decodeSipServers, decodeText, decodeVendorOptions, readLeaseFile, type Lease, type LeaseFormat } from "./dhcp-leases.js";
+import { DHCP_OPTION, accessDomains, decodeSipServers, decodeText, decodeVendorOptions, readLeaseFile, type Lease, type LeaseFormat } from "./dhcp-leases.js";
 
 export type DiscoverySource = "override" | "dhcp-43" | "dhcp-160" | "dhcp-66" | "dns-srv" | "manual";
 
@@ -142,6 +142,17 @@ async function run(o: DiscoveryOptions, notes: string[]): Promise<DiscoveryResul
   // 4. the user types it in
   notes.push("no provisioning service found: its address must be entered by hand");
   return { url: null, source: "manual", ...extra, notes };
+}
+
+/**
+ * The access-network domains the leases name for LIS discovery (RFC 5986 §2: DHCP option 213, else the domain name,
+ * option 15), newest lease first, each once; with notes on what was read.
+ */
+export async function leaseAccessDomains(o: Pick<DiscoveryOptions, "leaseFiles" | "leaseDirs" | "interface"> = {}): Promise<{ domains: string[]; notes: string[] }> {
+  const notes: string[] = [];
+  const domains: string[] = [];
+  for (const l of await loadLeases(o, notes)) for (const d of accessDomains(l.lease, notes)) if (!domains.includes(d)) domains.push(d);
+  return { domains, notes };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ export interface SipServer {
   host: string;
   port?: number;
   transport: "udp" | "tcp" | "tls";
+  /**
+   * Emergency calls only (RFC 6881 ED-58): where a TLS server that does not connect is tried at once over TCP: this
+   * port on the same address. Without it, a server named without a port is looked up again for TCP (SRV _sip._tcp,
+   * else 5060), and any other goes to 5060.
+   */
+  fallbackTcpPort?: number;
 }
 
 export interface Resolver {

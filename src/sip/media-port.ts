@@ -4,8 +4,11 @@
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 
 export interface MediaSession {
-  /** Our SDP offer; `hold` offers sendonly (RFC 3264 §8.4). */
-  createOffer(opts: { hold: boolean }): Promise<string>;
+  /**
+   * Our SDP offer; `hold` offers sendonly (RFC 3264 §8.4). `emergency`: an emergency call (RFC 6881 ED-62 item 9,
+   * ED-72, ED-73): G.711 (PCMU, PCMA) first or only, and no silence suppression (no VAD/CN).
+   */
+  createOffer(opts: { hold: boolean; emergency?: boolean }): Promise<string>;
   /** The far end's answer to our last offer. Throws on an answer we cannot use (no common codec). */
   setAnswer(sdp: string): Promise<void>;
   /** The far end's offer; returns our answer. Throws when nothing in it is usable (SIP then answers 488). */

@@ -8,6 +8,11 @@ export interface HoldOptions extends SessionDescriptionHandlerOptions {
   hold?: boolean;
 }
 
+export interface SdhAdapterOptions {
+  /** An emergency call: every offer asks the media side for G.711 first and no VAD (MediaSession.createOffer). */
+  emergency?: boolean;
+}
+
 export class SdhAdapter implements SessionDescriptionHandler {
   private remoteOffer: string | null = null;
   private offerOut = false;
@@ -16,6 +21,7 @@ export class SdhAdapter implements SessionDescriptionHandler {
   constructor(
     readonly media: MediaSession,
     private readonly onRemoteDirection: (held: boolean) => void,
+    private readonly options: SdhAdapterOptions = {},
   ) {}
 
   async getDescription(options?: HoldOptions, _modifiers?: SessionDescriptionHandlerModifier[]): Promise<BodyAndContentType> {
@@ -28,7 +34,8 @@ export class SdhAdapter implements SessionDescriptionHandler {
       return { body, contentType: "application/sdp" };
     }
     this.offerOut = true;
-    return { body: await this.media.createOffer({ hold }), contentType: "application/sdp" };
+    const offer = this.options.emergency ? this.media.createOffer({ hold, emergency: true }) : this.media.createOffer({ hold });
+    return { body: await offer, contentType: "application/sdp" };
   }
 
   async setDescription(sdp: string, _options?: HoldOptions, _modifiers?: SessionDescriptionHandlerModifier[]): Promise<void> {

@@ -1,16 +1,22 @@
 // The phone's SIP side on sip.js 0.21.2: one account, its registration kept alive by a supervisor (reconnect,
 // re-register, backoff, failover across servers and DNS SRV targets), and calls driven by the phone core's effects.
 // It reports in plain events; it knows nothing of keys or screens, and media arrives through the media port.
-import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Referral, type Session, type URI } from "sip.js";
+// Emergency calls (placeEmergency, updateLocation, notifyEmergency) go out whatever the registration: over the
+// registered connection or over second, unregistered user agents on the account's emergency routes (emergency-call.ts);
+// their RFC 6442 wire form is made by the transports' hooks (emergency-invite.ts).
+import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Referral, type Session, type URI, type UserAgentDelegate } from "sip.js";
 import type { Clock, Timer } from "../base/clock.js";
 import type { Logger } from "../base/log.js";
 import { resolveServer, systemResolver, type Resolver, type SipServer } from "./dns-targets.js";
+import { EmergencyCall, emergencyRoutes, emergencyTestCall, type EmergencyCallOptions, type EmergencyRoute, type EmergencyTestOptions, type EmergencyTestResult, type RouteHost } from "./emergency-call.js";
+import { EmergencyDressing, rewriteEmergencyIncoming, sipToServiceUrn } from "./emergency-invite.js";
 import type { MediaPort } from "./media-port.js";
 import { fixRegisterExpires } from "./message-fixes.js";
 import { SdhAdapter, type HoldOptions } from "./sdh-adapter.js";
 import { NodeTransport, type NodeTransportOptions, type TransportTarget } from "./transport/node-transport.js";
 
 export type { SipServer } from "./dns-targets.js";
+export type { EmergencyCallOptions, EmergencyTestOptions, EmergencyTestResult } from "./emergency-call.js";
 
 export interface SipAccount {
   /** The extension / user part of the address of record. */
@@ -34,6 +40,13 @@ export interface SipAccount {
   mwi?: boolean;
   /** Where each call's end-of-call voice quality report goes (RFC 6035 PUBLISH, Event: vq-rtcpxr); none when absent. */
   qualityCollector?: string;
+  /**
+   * Other ways out for emergency calls (a second proxy, an SBC), in order: used when the account is not registered or
+   * the INVITE over the registered connection fails (transport error, no answer, 408, 5xx...). Each is reached over a
+   * connection of its own, without registering. A TLS one that does not connect is retried at once over TCP to the
+   * same host (its `fallbackTcpPort`, see SipServer).
+   */
+  emergencyRoutes?: SipServer[];
 }
 
 export interface SipTuning {
@@ -47,6 +60,14 @@ export interface SipTuning {
   keepAliveMs: number;
   /** Refresh registration at this % of the granted lifetime (sip.js allows 50-99; sipjs-node.md advises 85-90). */
   refreshFrequency: number;
+  /** Emergency location updates by re-INVITE: at most one per this many ms (RFC 6881 ED-38: 10 s, the default). */
+  locationUpdateMinMs?: number;
+  /** An emergency route that sends no response at all (not even 100 Trying) within this is left for the next (ms; default 4000; 0 = wait for Timer B). */
+  emergencyAnswerMs?: number;
+  /** A TCP/TLS connection to an emergency route not up within this fails (ms; default 3000). */
+  emergencyConnectMs?: number;
+  /** An emergency test call with no final answer within this is given up (ms; default 30000). */
+  emergencyTestMs?: number;
 }
 
 export const DEFAULT_SIP_TUNING: SipTuning = { backoffMs: { first: 1000, max: 60_000 }, pingMs: 30_000, pingTimeoutMs: 8000, keepAliveMs: 30_000, refreshFrequency: 85 };
@@ -72,6 +93,8 @@ export interface SipPhoneEvents {
   /** The far end transferred call `callId` (REFER): the phone now calls `number` as call `newCallId`. */
   referred(callId: number, newCallId: number, remote: { uri: string; number: string }): void;
   mwi(waiting: boolean, count: number): void;
+  /** An emergency call was answered: whether the INVITE answered carried the location (a refusal may drop it). */
+  emergencyAnswered?(callId: number, carriedLocation: boolean): void;
 }
 
 interface CallRecord {
@@ -147,6 +170,15 @@ export class SipPhone {
   private readonly calls = new Map<number, CallRecord>();
   /** Each session's description handler, to read its media at the end of the call (sip.js may drop its own reference). */
   private readonly sdhs = new WeakMap<Session, SdhAdapter>();
+  /** Emergency calls by call id (their current session is in `calls` as well). */
+  private readonly emergencies = new Map<number, EmergencyCall>();
+  private lastEmergency: EmergencyCall | undefined;
+  /** The unregistered user agents emergency calls opened (closed with their call, and all at stop()). */
+  private readonly routeUas = new Set<UserAgent>();
+  /** Multipart/PIDF-LO dressing of marked emergency INVITEs, for every transport's outgoing hook. */
+  private readonly dressing: EmergencyDressing;
+  /** Emergency test calls under way: their responses as received, by Call-ID (the text/plain echo, ED-78). */
+  private readonly testWatch = new Map<string, (raw: string) => void>();
   private reg: SipRegistration = { state: "registering", server: "", reason: "" };
 
   constructor(
@@ -161,6 +193,7 @@ export class SipPhone {
   ) {
     if (!account.servers.length) throw new Error("the SIP account has no server");
     setUdpTransactionTimers();
+    this.dressing = new EmergencyDressing({ username: account.authUser ?? account.user, password: account.password });
   }
 
   get registration(): SipRegistration {
@@ -173,26 +206,70 @@ export class SipPhone {
   }
 
   async start(): Promise<void> {
+    const ua: UserAgent = this.makeUserAgent(
+      this.transportOptions(
+        () => {
+          if (!this.target) throw new Error("no SIP server chosen");
+          return this.target;
+        },
+        () => ua,
+        true,
+      ),
+      {
+        onInvite: (inv) => this.onInvite(inv),
+        onDisconnect: (err) => {
+          if (err) this.lost(err.message);
+        },
+        onNotify: (n) => {
+          n.accept().catch(() => undefined);
+          if (/message-summary/i.test(n.request.getHeader("Event") ?? "")) {
+            const m = parseMessageSummary(n.request.body ?? "");
+            this.events.mwi(m.waiting, m.count);
+          }
+        },
+      },
+    );
+    this.ua = ua;
+    this.transport = ua.transport as NodeTransport;
+    await this.connect();
+  }
+
+  /**
+   * The options of a transport: the wire fixes in both directions (REGISTER Expires; multipart bodies and service URNs
+   * for emergency calls, emergency-invite.ts) ahead of any the caller added; `main` = the registered connection.
+   */
+  private transportOptions(target: () => TransportTarget, ua: () => UserAgent | undefined, main: boolean): NodeTransportOptions {
+    const extras = this.transportExtras;
+    return {
+      clock: this.clock,
+      log: this.log,
+      caCerts: this.account.caCerts,
+      keepAliveMs: this.tuning.keepAliveMs,
+      ...extras,
+      ...(main ? {} : { connectTimeoutMs: this.tuning.emergencyConnectMs ?? 3000 }),
+      target,
+      rewriteIncoming: (text) => {
+        if (this.testWatch.size) this.peekTestResponse(text);
+        const m = rewriteEmergencyIncoming(fixRegisterExpires(text));
+        return extras.rewriteIncoming ? extras.rewriteIncoming(m) : m;
+      },
+      rewriteOutgoing: (text) => {
+        const m = this.dressing.outgoing(text);
+        return extras.rewriteOutgoing ? extras.rewriteOutgoing(m) : m;
+      },
+      onLocal: (local) => {
+        const u = ua();
+        if (u) this.setContact(u, local);
+        if (main) extras.onLocal?.(local);
+      },
+    };
+  }
+
+  private makeUserAgent(transportOptions: NodeTransportOptions, delegate: UserAgentDelegate): UserAgent {
     const a = this.account;
     const uri = UserAgent.makeURI(`sip:${a.user}@${a.domain}`);
     if (!uri) throw new Error(`'sip:${a.user}@${a.domain}' is not a SIP address`);
-    const transportOptions: NodeTransportOptions = {
-      clock: this.clock,
-      log: this.log,
-      target: () => {
-        if (!this.target) throw new Error("no SIP server chosen");
-        return this.target;
-      },
-      caCerts: a.caCerts,
-      keepAliveMs: this.tuning.keepAliveMs,
-      rewriteIncoming: fixRegisterExpires,
-      ...this.transportExtras,
-      onLocal: (local) => {
-        this.setContact(local);
-        this.transportExtras.onLocal?.(local);
-      },
-    };
-    const ua = new UserAgent({
+    return new UserAgent({
       uri,
       transportConstructor: NodeTransport,
       transportOptions,
@@ -213,30 +290,20 @@ export class SipPhone {
       },
       sessionDescriptionHandlerFactory: (session) => {
         const id = this.idOf(session);
-        const sdh = new SdhAdapter(this.media.open(`call-${id ?? "?"}`), (held) => {
-          const cid = this.idOf(session);
-          if (cid !== undefined) this.events.remoteHold(cid, held);
-        });
+        const emergency = id !== undefined && this.emergencies.has(id);
+        const sdh = new SdhAdapter(
+          this.media.open(`call-${id ?? "?"}`),
+          (held) => {
+            const cid = this.idOf(session);
+            if (cid !== undefined) this.events.remoteHold(cid, held);
+          },
+          emergency ? { emergency: true } : {},
+        );
         this.sdhs.set(session, sdh);
         return sdh;
       },
-      delegate: {
-        onInvite: (inv) => this.onInvite(inv),
-        onDisconnect: (err) => {
-          if (err) this.lost(err.message);
-        },
-        onNotify: (n) => {
-          n.accept().catch(() => undefined);
-          if (/message-summary/i.test(n.request.getHeader("Event") ?? "")) {
-            const m = parseMessageSummary(n.request.body ?? "");
-            this.events.mwi(m.waiting, m.count);
-          }
-        },
-      },
+      delegate,
     });
-    this.ua = ua;
-    this.transport = ua.transport as NodeTransport;
-    await this.connect();
   }
 
   async stop(): Promise<void> {
@@ -244,6 +311,8 @@ export class SipPhone {
     this.retry?.cancel();
     this.ping?.cancel();
     for (const [id] of this.calls) this.hangup(id);
+    for (const e of [...this.emergencies.values()]) e.dispose();
+    for (const u of [...this.routeUas]) this.closeRouteUa(u);
     const ua = this.ua;
     if (!ua) return;
     try {
@@ -295,9 +364,7 @@ export class SipPhone {
     return t ? `${t.protocol.toLowerCase()}:${t.serverName ?? t.host}:${t.port}` : "";
   }
 
-  private setContact(local: { address: string; port: number; protocol: string }): void {
-    const ua = this.ua;
-    if (!ua) return;
+  private setContact(ua: UserAgent, local: { address: string; port: number; protocol: string }): void {
     // sip.js builds the Contact from viaHost with no port (sipjs-node.md): the real address, port and transport go in here
     ua.contact.uri.host = local.address;
     ua.contact.uri.port = local.port;
@@ -477,11 +544,13 @@ export class SipPhone {
   /** RFC 6035: the call's voice quality report, PUBLISHed to the collector the account names (once, at the end). */
   private reportQuality(session: Session): void {
     const collector = this.account.qualityCollector;
-    const ua = this.ua;
+    // the call's own user agent: an emergency call may have gone over a connection of its own
+    const ua = session.userAgent ?? this.ua;
     const media = this.sdhs.get(session)?.media;
     if (!collector || !ua || !media?.qualityReport) return;
     const request = (session as Inviter | Invitation).request;
-    const body = media.qualityReport({ callId: request.callId, localId: session.localIdentity.uri.toString(), remoteId: session.remoteIdentity.uri.toString(), origId: (session instanceof Inviter ? session.localIdentity : session.remoteIdentity).uri.toString() });
+    const id = (n: { uri: URI }): string => sipToServiceUrn(n.uri.toString());
+    const body = media.qualityReport({ callId: request.callId, localId: id(session.localIdentity), remoteId: id(session.remoteIdentity), origId: id(session instanceof Inviter ? session.localIdentity : session.remoteIdentity) });
     const to = UserAgent.makeURI(collector);
     if (!body || !to) return;
     const core = ua.userAgentCore;
@@ -535,6 +604,230 @@ export class SipPhone {
         this.log.warn({ err: e.message }, "INVITE failed");
         rec.why ??= "failed";
       });
+  }
+
+  // ---- emergency calls (shared standards emergency-location.md §3.9, §7 items 14, 15, 19-24) ----
+
+  /**
+   * Places an emergency call: INVITE to `urn:service:sos` (or `sip:<dialString>@<domain>;user=phone`) with
+   * `Priority: emergency` and, given a PIDF-LO, the location by value (RFC 6442: Geolocation cid, Geolocation-Routing:
+   * yes, multipart/mixed with the SDP first and the one PIDF-LO part last). It always goes out: over the registered
+   * connection when there is one, else (or when that fails) over `account.emergencyRoutes` and the account's servers
+   * on connections of its own, TLS falling back to TCP. A 424 (or a 415/488 to the multipart body) is retried at once
+   * without the refused location. Reports through the usual events (progress, ended) under `callId`. Never throws.
+   */
+  placeEmergency(callId: number, dialString: string, opts: EmergencyCallOptions = {}): void {
+    try {
+      if (this.stopped) throw new Error("the SIP side is stopped");
+      const routes = emergencyRoutes(this.routeHost());
+      const call: EmergencyCall = new EmergencyCall(
+        {
+          clock: this.clock,
+          log: this.log,
+          domain: this.account.domain,
+          dressing: this.dressing,
+          updateMinMs: this.tuning.locationUpdateMinMs ?? 10_000,
+          answerMs: this.tuning.emergencyAnswerMs ?? 4000,
+          bind: (session) => {
+            const rec = this.calls.get(callId);
+            if (rec) rec.session = session;
+            else this.calls.set(callId, { session, connected: false });
+          },
+          onRefer: (referral) => this.onRefer(callId, referral),
+          answered: (carried) => this.events.emergencyAnswered?.(callId, carried),
+          progress: (state) => {
+            const rec = this.calls.get(callId);
+            if (state === "connected" && rec) rec.connected = true;
+            this.events.progress(callId, state);
+          },
+          ended: (reason, code) => {
+            const rec = this.calls.get(callId);
+            this.calls.delete(callId);
+            if (this.emergencies.get(callId) === call) this.emergencies.delete(callId);
+            if (rec?.connected) this.reportQuality(rec.session);
+            this.events.ended(callId, rec?.why ?? reason, code);
+          },
+          closeRoute: (route, linger) => this.closeRoute(route, linger),
+        },
+        routes,
+        dialString,
+        opts,
+      );
+      this.emergencies.set(callId, call);
+      this.lastEmergency = call;
+      this.log.warn({ callId, dial: dialString, location: !!opts.pidf, form: opts.requestUri ?? "service-urn" }, "EMERGENCY CALL");
+      call.start();
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, "cannot place the emergency call");
+      this.events.ended(callId, "failed");
+    }
+  }
+
+  /** The ways out an emergency call (or test) takes: the main connection, the emergency routes, the servers. */
+  private routeHost(): RouteHost {
+    return {
+      log: this.log,
+      main: () => (this.ua && this.transport?.isConnected() ? { ua: this.ua, registered: this.reg.state === "registered" && !this.signedOut, ...(this.transport.where ? { target: this.transport.where } : {}) } : undefined),
+      open: (t) => this.openRouteUa(t),
+      resolve: (server) => resolveServer(server, this.resolver),
+      emergencyRoutes: this.account.emergencyRoutes ?? [],
+      servers: this.account.servers,
+    };
+  }
+
+  /**
+   * The emergency test call (RFC 6881 ED-77/ED-78; shared standards §3.7 "Testing", TV-16): an INVITE to
+   * `urn:service:test.sos` (or `opts.serviceUrn`) dressed as an emergency call with location (the SDP offer a real one
+   * makes and the PIDF-LO in a multipart body, Geolocation cid, Geolocation-Routing: yes; Lync: Supported:
+   * geolocation), over the way a real one goes (the registered connection; not registered, the emergency routes
+   * first). On a 2xx it reads the text/plain echo (the 200's body, or its text/plain part beside the SDP) and ends the
+   * call at once (ACK, BYE). Resolves with the final status and the echo: { 200, "..." }, { 404, "" } (no test
+   * service), { 486, "" } (busy), any other code, or 0 when nothing answered. Never throws.
+   *
+   * No `Priority: emergency`: RFC 6881 asks no Priority of endpoints at all (§3.8), and ED-77 makes the test an
+   * automated exchange with a test service, not an emergency call; the Priority header would ask every hop for
+   * emergency treatment, and a Lync Front End takes it as the mark of an emergency call (MS-SIPRE 3.17.5.2: E911
+   * routing, the security desk notified). The service URN alone says what the request is.
+   *
+   * Its own path: the user agent core only (no sip.js Session, no call id), so the phone core hears nothing of it
+   * (no progress, no ended); the media offer is made but never started.
+   */
+  async emergencyTest(opts: EmergencyTestOptions = {}): Promise<EmergencyTestResult> {
+    if (this.stopped) return { code: 0, text: "" };
+    try {
+      const routes = emergencyRoutes(this.routeHost());
+      this.log.warn({ urn: opts.serviceUrn ?? "urn:service:test.sos", location: !!opts.pidf }, "EMERGENCY TEST CALL");
+      return await emergencyTestCall(
+        {
+          clock: this.clock,
+          log: this.log,
+          domain: this.account.domain,
+          dressing: this.dressing,
+          answerMs: this.tuning.emergencyAnswerMs ?? 4000,
+          deadlineMs: this.tuning.emergencyTestMs ?? 30_000,
+          offer: async () => {
+            const m = this.media.open("emergency-test");
+            try {
+              return { sdp: await m.createOffer({ hold: false, emergency: true }), close: () => m.close() };
+            } catch (e) {
+              m.close();
+              throw e;
+            }
+          },
+          watch: (callId, seen) => {
+            this.testWatch.set(callId, seen);
+            return () => {
+              if (this.testWatch.get(callId) === seen) this.testWatch.delete(callId);
+            };
+          },
+          closeRoute: (route, linger) => this.closeRoute(route, linger),
+        },
+        routes,
+        opts,
+      );
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, "emergency test call failed");
+      return { code: 0, text: "" };
+    }
+  }
+
+  /** A response for an emergency test call under way, as received (its multipart body still whole). */
+  private peekTestResponse(text: string): void {
+    if (!text.startsWith("SIP/2.0 ")) return;
+    const end = text.indexOf("\r\n\r\n");
+    const id = /^(?:Call-ID|i)[ \t]*:[ \t]*(\S+)/im.exec(end < 0 ? text : text.slice(0, end))?.[1];
+    const seen = id ? this.testWatch.get(id) : undefined;
+    seen?.(text);
+  }
+
+  /**
+   * A new location during emergency call `callId` (RFC 6881 ED-38): sent by re-INVITE with the new PIDF-LO (same
+   * multipart form), at most one per `tuning.locationUpdateMinMs` (10 s) after the last location sent; a newer one
+   * replaces one still waiting, so only the latest goes. Ignored for other calls.
+   */
+  updateLocation(callId: number, pidf: string): void {
+    try {
+      this.emergencies.get(callId)?.updateLocation(pidf);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "emergency location update failed");
+    }
+  }
+
+  /**
+   * Emergency notification (item 24, TV-13): a SIP MESSAGE (text/plain; charset=UTF-8) to each URI, sent once the
+   * latest emergency call's INVITE has left, over the same way out. The result is only logged: a failure (408, 500,
+   * no route) has no effect on the call, and nothing here throws or waits in the caller.
+   */
+  notifyEmergency(uris: string[], text: string): void {
+    const call = this.lastEmergency;
+    const left = call ? call.inviteLeft : Promise.resolve();
+    left
+      .then(() => {
+        for (const uri of uris) this.sendNotification(uri, text, call);
+      })
+      .catch((e: Error) => this.log.warn({ err: e.message }, "emergency notification not sent"));
+  }
+
+  private sendNotification(uri: string, text: string, call: EmergencyCall | undefined): void {
+    try {
+      const ua = call?.ua ?? this.ua;
+      if (!ua || this.stopped) throw new Error("no SIP connection");
+      const to = this.targetUri(uri);
+      const core = ua.userAgentCore;
+      const from = UserAgent.makeURI(`sip:${this.account.user}@${this.account.domain}`) as URI;
+      const msg = core.makeOutgoingRequestMessage("MESSAGE", to, from, to, {}, [], { contentDisposition: "render", contentType: "text/plain; charset=UTF-8", content: text });
+      core.request(msg, {
+        onAccept: (r) => this.log.info({ uri, code: r.message.statusCode }, "emergency notification delivered"),
+        onReject: (r) => this.log.warn({ uri, code: r.message.statusCode, reason: r.message.reasonPhrase }, "emergency notification not delivered (the call is not affected)"),
+      });
+      this.log.info({ uri }, "emergency notification sent");
+    } catch (e) {
+      this.log.warn({ uri, err: (e as Error).message }, "emergency notification not sent (the call is not affected)");
+    }
+  }
+
+  /** A second user agent, not registered, on its own connection to `target` (an INVITE needs no registration). */
+  private async openRouteUa(target: TransportTarget): Promise<UserAgent> {
+    if (this.stopped) throw new Error("the SIP side is stopped");
+    const ua: UserAgent = this.makeUserAgent(
+      this.transportOptions(() => target, () => ua, false),
+      {
+        // a call to this connection's Contact (a PSAP callback) is a call like any other
+        onInvite: (inv) => this.onInvite(inv),
+        onDisconnect: (err) => {
+          if (err) this.log.warn({ err: err.message, route: `${target.protocol.toLowerCase()}:${target.host}:${target.port}` }, "emergency route connection lost");
+        },
+        onNotify: (n) => n.accept().catch(() => undefined),
+      },
+    );
+    this.routeUas.add(ua);
+    try {
+      await ua.start();
+    } catch (e) {
+      this.closeRouteUa(ua);
+      throw e;
+    }
+    if (this.stopped) {
+      this.closeRouteUa(ua);
+      throw new Error("the SIP side is stopped");
+    }
+    return ua;
+  }
+
+  private closeRoute(route: EmergencyRoute, linger: boolean): void {
+    if (!route.owned) return;
+    const ua = route.ua;
+    // a BYE or its answer may still be in flight when the call ends: the connection stays a moment
+    if (linger && !this.stopped) this.clock.setTimeout(() => this.closeRouteUa(ua), 4000);
+    else this.closeRouteUa(ua);
+  }
+
+  private closeRouteUa(ua: UserAgent): void {
+    if (!this.routeUas.delete(ua)) return;
+    const transport = ua.transport as NodeTransport;
+    ua.stop()
+      .catch(() => undefined)
+      .finally(() => void transport.dispose().catch(() => undefined));
   }
 
   private onInvite(inv: Invitation): void {
@@ -623,6 +916,13 @@ export class SipPhone {
   }
 
   hangup(callId: number): void {
+    const e = this.emergencies.get(callId);
+    if (e) {
+      const r = this.calls.get(callId);
+      if (r) r.why ??= "local-hangup";
+      e.hangup();
+      return;
+    }
     const c = this.calls.get(callId);
     if (!c) return;
     c.why ??= "local-hangup";

@@ -1,6 +1,8 @@
 // Phone state -> Screen: what each state of the phone shows, in plain words.
 import type { Call, HistoryEntry, PhoneState } from "../phone/core/phone-state.js";
 import { MENUS, MENU_TITLES } from "../phone/core/menus.js";
+import { DEFAULT_DISCLAIMER, promptOnScreen } from "../phone/core/emergency.js";
+import { entryText, locationMenuItems, LOCATION_FIELDS, type LocationEntry } from "../phone/core/location-entry.js";
 import type { Screen, StatusIcon } from "./screen.js";
 
 /** Below this MOS the call screen warns of a poor network (the media's E-model estimate; G.107 puts "many users
@@ -45,7 +47,7 @@ function callLine(c: Call, now: number): string {
     case "incoming":
       return `Answering ${who(c)}`;
     case "connected":
-      return `${who(c)} ${c.connectedAt !== null ? callTimer(c.connectedAt, now) : ""}`.trimEnd();
+      return `${c.emergency ? `Emergency ${c.number}` : who(c)} ${c.connectedAt !== null ? callTimer(c.connectedAt, now) : ""}`.trimEnd();
     case "held":
       return `On hold ${who(c)}`;
   }
@@ -60,6 +62,7 @@ function callScreen(s: PhoneState, base: { title: string; clock: string; icons: 
     const parties = s.conference.map((id) => s.calls.find((c) => c.id === id)).filter((c): c is NonNullable<typeof c> => !!c);
     return { ...base, body: [`Conference ${focus.connectedAt !== null ? callTimer(focus.connectedAt, now) : ""}`.trimEnd(), parties.map(who).join(" + "), s.muted ? "Microphone muted" : ""].filter((l, i) => i < 2 || l), softkeys: ["", "Split", "", "End"] };
   }
+  if (focus.emergency) return emergencyScreen(s, focus, other, base, now);
   const poor = focus.state === "connected" && focus.mos !== undefined && focus.mos < POOR_MOS;
   const second = focus.emergency ? "Stay on the line" : s.muted ? "Microphone muted" : poor ? "Poor network quality" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
   const otherLine = other ? (other.state === "incoming" ? `Waiting: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
@@ -72,6 +75,47 @@ function callScreen(s: PhoneState, base: { title: string; clock: string; icons: 
   else if (focus.state === "held") softkeys = ["", "Resume", "Transfer", "End"];
   else softkeys = ["", "", "", "End"];
   return { ...base, body, softkeys };
+}
+
+/** Splits `text` at the last space that keeps the first part within `width` (a 20-column row), for a two-row message. */
+export function twoRows(text: string, width = 20): [string, string] {
+  if (text.length <= width) return [text, ""];
+  const cut = text.lastIndexOf(" ", width);
+  return cut > 0 ? [text.slice(0, cut), text.slice(cut + 1)] : [text, ""];
+}
+
+/** What the emergency INVITE carried, once the shell says it has left. */
+export function locationSentLine(c: Call): string | undefined {
+  if (c.locationSent === undefined) return undefined;
+  return c.locationSent === null ? "No location sent" : `Location sent: ${c.locationSent}`;
+}
+
+/**
+ * An emergency call: what it is and where the call said we are keep the two body rows (a long location scrolls on its
+ * row); a notice ("Not during an emergency call") takes the title row instead, so it never hides them. No Hold or
+ * Transfer softkeys (they are refused), only End. A call held before it stays held, listed below.
+ */
+function emergencyScreen(s: PhoneState, focus: Call, other: Call | undefined, base: { title: string; clock: string; icons: StatusIcon[] }, now: number): Screen {
+  const sent = locationSentLine(focus) ?? "";
+  const body = [callLine(focus, now), sent || "Stay on the line", s.muted ? "Microphone muted" : "", other ? `Held: ${who(other)}` : "", sent ? "Stay on the line" : ""];
+  return { ...base, title: s.notice || base.title, body: body.filter((l, i) => i === 0 || l), softkeys: ["", "", "", "End"] };
+}
+
+/** Location > Enter location: the field's name and number on the title row, what is typed (the multi-tap letter
+ * last, else the cursor), then why it cannot be saved or what to do. */
+function locationEntryScreen(e: LocationEntry, clock: string, icons: StatusIcon[]): Screen {
+  const f = LOCATION_FIELDS[e.field];
+  const last = e.field === LOCATION_FIELDS.length - 1;
+  const text = entryText(e);
+  // typing happens at the end: a long value shows its tail (a 20-column row holds 19 and the marker)
+  const shown = text.length > 19 ? `<${text.slice(-18)}` : text;
+  return {
+    title: `${f.label} ${e.field + 1}/${LOCATION_FIELDS.length}`,
+    clock,
+    icons,
+    body: [shown, e.message || f.hint || (last ? "# = save" : "# = next field"), "END = cancel"],
+    softkeys: ["Save", f.id === "country" ? "" : e.mode, "Delete", last ? "Save" : "Next"],
+  };
 }
 
 export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
@@ -89,10 +133,12 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
       if (s.locked)
         // no softkeys: on a 4-row LCD the emergency hint needs the row
         return { ...base, body: ["Phone locked", s.unlockEntry ? `PIN: ${"*".repeat(s.unlockEntry.length)}` : "Enter PIN, then OK", s.notice || "Emergency: dial 911"] };
+      if (s.locationEntry) return locationEntryScreen(s.locationEntry, ctx.clock, icons);
       if (s.menu) {
         const here = s.menu.stack[s.menu.stack.length - 1];
         let body: string[];
-        if (here === "history") body = s.history.length ? s.history.map(historyLine) : ["No calls yet"];
+        if (here === "location") body = locationMenuItems(s).map((i) => i.label);
+        else if (here === "history") body = s.history.length ? s.history.map(historyLine) : ["No calls yet"];
         else if (here === "directory" && s.config.directory?.length) body = s.config.directory.map((d) => `${d.name} ${d.number}`);
         else if (here === "about" && s.about.length) body = s.about;
         else body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label === "Sign out" && s.signedOut ? "Sign in" : i.label));
@@ -110,12 +156,26 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
         return { title, clock: ctx.clock, icons, body: [w.message || "Extension:", `${w.extension}_`, "Emergency: dial 911"], softkeys: ["", "", "Delete", "Next"] };
       }
       const noService = s.registration.state === "failed";
-      const status = s.notice || (noService ? "No service" : s.registration.state === "registering" ? "Connecting..." : "Ready");
+      const service = noService ? "No service" : s.registration.state === "registering" ? "Connecting..." : "Ready";
+      const status = s.notice || service;
+      // after an emergency call the phone takes callbacks through DND and forwarding: it says so, and for how long
+      const callback = s.emergencyCallbackUntil !== null;
+      const left = callback ? Math.max(1, Math.ceil((s.emergencyCallbackUntil! - now) / 60_000)) : 0;
       // the reason gets a line of its own (it is often long: it scrolls there, while "No service" stays put)
       const second = noService
         ? s.registration.reason
-        : s.mwi.waiting ? `${s.mwi.count || "New"} voicemail${s.mwi.count === 1 ? "" : "s"}` : s.dnd ? "Do not disturb" : s.config.forward?.always ? `Forward to ${s.config.forward.always}` : "";
-      return { ...base, body: [status, second], softkeys: ["Redial", "DND", "", "Menu"] };
+        : callback ? "Emergency callback" : s.mwi.waiting ? `${s.mwi.count || "New"} voicemail${s.mwi.count === 1 ? "" : "s"}` : s.dnd ? "Do not disturb" : s.config.forward?.always ? `Forward to ${s.config.forward.always}` : "";
+      const third = callback ? `${s.dnd ? "DND paused" : s.config.forward?.always ? "Forward paused" : "Calls ring"}: ${left} min` : "";
+      if (promptOnScreen(s)) {
+        // "Location needed" (LocationRequired): the prompt's two rows first; the usual lines below for larger panels
+        const ask = s.notice ? [s.notice, "Location needed (OK)"] : ["Location needed", "OK to enter location"];
+        return { ...base, body: [...ask, service, second, third].filter((l, i) => i < 2 || l), softkeys: ["Redial", "DND", "Skip", "Menu"] };
+      }
+      // the disclaimer (the location prompt dismissed under "disclaimer") is read, not glanced at: both rows, no scrolling
+      const e = s.config.emergency;
+      if (s.notice && e?.locationRequired === "disclaimer" && s.notice === (e.disclaimer || DEFAULT_DISCLAIMER))
+        return { ...base, body: [...twoRows(s.notice), service === "Ready" ? "" : service, second, third].filter((l, i) => i < 2 || l), softkeys: ["Redial", "DND", "", "Menu"] };
+      return { ...base, body: third ? [status, second, third] : [status, second], softkeys: ["Redial", "DND", "", "Menu"] };
     }
     case "dialtone":
       return { ...base, body: [s.transferFrom !== null ? (s.consultFor === "conference" ? "Add to conference:" : "Transfer to:") : "Dial a number", s.notice], softkeys: ["", "", "", "End"] };

@@ -1,7 +1,9 @@
 // The simulator's phone face: an HTTP page that shows the emulated LCD, LEDs, keypad and hook, and talks the
 // control protocol over a WebSocket (/control), so every click goes through the same commands a rig uses. Also the
 // phone's admin page for IT (/admin, and /admin/report.json): what the About menu says and the sign-in / registration
-// error report kept on the phone (codes, server reached, TLS result; never a PIN or password).
+// error report kept on the phone (codes, server reached, TLS result; never a PIN or password), and the location page
+// (/admin/location): the location emergency calls send and where it came from; IT types the civic address for the
+// network the phone is on (a manual location, kept per default gateway) or clears it.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { promises as fs } from "node:fs";
@@ -19,11 +21,54 @@ export interface AdminStatus {
   report: Array<{ at: string; step: string; code: string; server?: string; tls?: string; detail: string }>;
 }
 
+/** What the location page reads and changes (the firmware implements it over the location service). */
+export interface AdminLocation {
+  status(): Promise<{ current: { text: string; source: string } | null; network: string | null; manual: Array<{ network: string; text: string }> }>;
+  /** Stores a civic address (RFC 5139 element names) for the current network; resolves with an error text or null. */
+  setManual(civic: Record<string, string>): Promise<string | null>;
+  clearManual(): Promise<void>;
+}
+
+/** The civic fields the form offers (RFC 5139 names, with their meaning). */
+const CIVIC_FORM: Array<[string, string]> = [["country", "Country (2 letters)"], ["A1", "State / region"], ["A3", "City"], ["RD", "Street"], ["STS", "Street suffix"], ["HNO", "House number"], ["PC", "Postcode"], ["BLD", "Building"], ["FLR", "Floor"], ["UNIT", "Unit / suite"], ["ROOM", "Room"], ["SEAT", "Desk"], ["LOC", "Other detail"]];
+
 const escHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 
 function adminPage(a: AdminStatus): string {
   const rows = a.report.map((r) => `<tr><td>${escHtml(r.at)}</td><td>${escHtml(r.step)}</td><td>${escHtml(r.code)}</td><td>${escHtml(r.server ?? "")}</td><td>${escHtml(r.tls ?? "")}</td><td>${escHtml(r.detail)}</td></tr>`).join("");
   return `<!doctype html><html><head><meta charset="utf-8"><title>Phone status</title></head><body><h1>Phone status</h1><ul>${a.about.map((l) => `<li>${escHtml(l)}</li>`).join("")}</ul><h2>Error report</h2><table border="1"><tr><th>When</th><th>Step</th><th>Code</th><th>Server</th><th>TLS</th><th>What happened</th></tr>${rows || '<tr><td colspan="6">Nothing went wrong</td></tr>'}</table></body></html>`;
+}
+
+function locationPage(st: Awaited<ReturnType<AdminLocation["status"]>>, said = ""): string {
+  const cur = st.current ? `${escHtml(st.current.text)} <small>(from ${escHtml(st.current.source)})</small>` : "<b>No location known</b>: emergency calls go out without one";
+  const fields = CIVIC_FORM.map(([k, label]) => `<label>${escHtml(label)} <input name="${k}"></label><br>`).join("");
+  const manual = st.manual.map((m) => `<li>${escHtml(m.network)}: ${escHtml(m.text)}</li>`).join("");
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Phone location</title></head><body><h1>Emergency location</h1><p>${cur}</p><p>Network (default gateway): ${escHtml(st.network ?? "unknown")}</p>${said ? `<p><b>${escHtml(said)}</b></p>` : ""}<h2>Set the location for this network</h2><form method="post" action="/admin/location">${fields}<button>Save</button></form><form method="post" action="/admin/location?clear=1"><button>Clear the manual location</button></form><h2>Manual locations kept</h2><ul>${manual || "<li>none</li>"}</ul></body></html>`;
+}
+
+/** A request body as text, at most 16 KiB. */
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => {
+      text += c;
+      if (text.length > 16 * 1024) {
+        reject(new Error("body too large"));
+        req.destroy();
+      }
+    });
+    req.on("end", () => resolve(text));
+    req.on("error", reject);
+  });
+}
+
+/** A civic address from a JSON body or a posted form: only the known fields, trimmed, empty ones left out. */
+function civicOf(body: string, json: boolean): Record<string, string> {
+  const raw: Record<string, unknown> = json ? (JSON.parse(body) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(body));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === "string" && v.trim()) out[k] = v.trim();
+  return out;
 }
 
 export class FaceServer {
@@ -34,7 +79,38 @@ export class FaceServer {
   constructor(
     private readonly control: ControlServer,
     private readonly admin?: () => Promise<AdminStatus>,
+    private readonly location?: AdminLocation,
   ) {}
+
+  private async serveLocation(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const loc = this.location!;
+    const url = new URL(req.url ?? "/", "http://phone");
+    const json = url.pathname.endsWith(".json") || /json/.test(req.headers["content-type"] ?? "");
+    let said = "";
+    let status = 200;
+    if (req.method === "POST" || req.method === "DELETE") {
+      if (req.method === "DELETE" || url.searchParams.get("clear") === "1") {
+        await loc.clearManual();
+        said = "Manual location cleared";
+      } else {
+        let civic: Record<string, string>;
+        try {
+          civic = civicOf(await readBody(req), json);
+        } catch (e) {
+          civic = {};
+          said = `Not a location: ${(e as Error).message}`;
+        }
+        const err = said ? said : await loc.setManual(civic);
+        if (err) {
+          status = 400;
+          said = err;
+        } else said = "Location saved";
+      }
+    }
+    const st = await loc.status();
+    res.writeHead(status, { "content-type": json ? "application/json" : "text/html; charset=utf-8", "cache-control": "no-store" });
+    res.end(json ? JSON.stringify({ ...st, ...(said ? { result: said } : {}) }) : locationPage(st, said));
+  }
 
   /** Serves on a tcp: spec; resolves with the page's URL. */
   async listen(spec: string): Promise<string> {
@@ -57,6 +133,11 @@ export class FaceServer {
             res.end(`cannot read the phone's status: ${e.message}\n`);
           },
         );
+      } else if (this.location && /^\/admin\/location(\.json)?(\?|$)/.test(req.url ?? "") && ["GET", "POST", "DELETE"].includes(req.method ?? "")) {
+        this.serveLocation(req, res).catch((e: Error) => {
+          if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+          res.end(`location page failed: ${e.message}\n`);
+        });
       } else {
         res.writeHead(404, { "content-type": "text/plain" });
         res.end("not found\n");

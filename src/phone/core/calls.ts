@@ -2,6 +2,7 @@
 // and its line in the call history. Pure: the SIP layer reports progress as events; the core asks for actions as effects.
 import type { Call, CallEndReason, HistoryEntry, PhoneEffect, PhoneEvent, PhoneState } from "./phone-state.js";
 import { hangUpAll, toIdle, type Step } from "./steps.js";
+import { forwardInForce, inCallbackWindow, liveEmergency, refuseDuringEmergency } from "./emergency.js";
 
 const NOTHING = (s: PhoneState): Step => ({ state: s, effects: [] });
 
@@ -24,8 +25,34 @@ function patch(s: PhoneState, id: number, p: Partial<Call>): PhoneState {
   return { ...s, calls: s.calls.map((c) => (c.id === id ? { ...c, ...p } : c)) };
 }
 
+/**
+ * Before an emergency call goes out, every other call is put aside for good: a call still up is held (a call being
+ * transferred or conferenced was held already), a waiting one is turned away (486), and no transfer is pending.
+ */
+function asideForEmergency(s: PhoneState): Step {
+  const effects: PhoneEffect[] = [];
+  const waiting = s.calls.filter((c) => c.state === "incoming");
+  for (const c of waiting) effects.push({ type: "reject-call", callId: c.id, code: 486 }, { type: "cancel-timer", id: `no-answer:${c.id}` });
+  if (waiting.length) effects.push({ type: "ringer", on: false }, { type: "set-led", id: "RINGER", mode: "off" });
+  for (const c of s.calls) if (c.state === "connected" && c.id !== s.transferFrom) effects.push({ type: "hold-call", callId: c.id, hold: true });
+  const unmix: PhoneEffect[] = s.conference ? [{ type: "conference", callIds: null }] : [];
+  return {
+    state: { ...s, calls: s.calls.filter((c) => c.state !== "incoming"), ending: [...s.ending, ...waiting], transferFrom: null, consultFor: "transfer", conference: null },
+    effects: [...unmix, ...effects],
+  };
+}
+
 export function placeCall(s: PhoneState, target: string, emergency: boolean, at: number): Step {
   if (s.calls.length >= 2 && !emergency) return { state: { ...s, notice: "Two calls are up already" }, effects: [{ type: "tone", tone: "reorder" }] };
+  if (emergency && s.calls.length) {
+    const aside = asideForEmergency(s);
+    const placed = newCall(aside.state, target, true, at);
+    return { state: placed.state, effects: [...aside.effects, ...placed.effects] };
+  }
+  return newCall(s, target, emergency, at);
+}
+
+function newCall(s: PhoneState, target: string, emergency: boolean, at: number): Step {
   const id = s.nextCallId;
   const call: Call = { id, direction: "out", state: "calling", remote: { uri: target }, emergency, connectedAt: null, remoteHold: false, number: target, startedAt: at };
   const audio: PhoneEffect[] = s.audioPath === "none" ? [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] : [];
@@ -40,6 +67,7 @@ export function placeCall(s: PhoneState, target: string, emergency: boolean, at:
       audioPath: s.audioPath === "none" ? "speaker" : s.audioPath,
       notice: "",
       menu: null,
+      locationEntry: null,
     },
     effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, ...audio, { type: "place-call", callId: id, target, emergency }],
   };
@@ -67,23 +95,28 @@ export function callIncoming(s: PhoneState, ev: Incoming): Step {
   const next = { ...s, nextCallId: Math.max(s.nextCallId, ev.callId + 1) };
   const ring = ev.ring ?? s.config.ringPattern;
   const call: Call = { id: ev.callId, direction: "in", state: "incoming", remote: ev.remote, emergency: false, connectedAt: null, remoteHold: false, number: ev.number, startedAt: ev.at, ...(ring ? { ring } : {}) };
-  const fwd = s.config.forward;
-  if (fwd?.always) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.always }] };
-  if (s.dnd) {
+  const turnAway = (): Step => {
     const h = remember(next, historyOf(call, ev.at, ev.wallAt));
     return { state: h.state, effects: [{ type: "reject-call", callId: call.id, code: 486 }, ...h.effects] };
-  }
-  const waiting = s.config.callWaiting ?? true;
+  };
+  // nothing interrupts an emergency call: a second call is busy at once, with no waiting tone (§7 item 18, TV-11);
+  // the missed call in the history is its only trace
+  if (liveEmergency(s)) return turnAway();
+  // after an emergency call, the callback window: calls ring through DND and are never forwarded (§7 item 23, TV-12)
+  const callback = inCallbackWindow(s, ev.at);
+  const fwd = forwardInForce(s, ev.at);
+  if (fwd?.always) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.always }] };
+  if (s.dnd && !callback) return turnAway();
+  const waiting = callback || (s.config.callWaiting ?? true);
   const busy = s.calls.length >= 2 || (s.calls.length >= 1 && !waiting) || s.mode === "dialtone" || s.mode === "dialing";
   if (busy) {
     if (fwd?.busy) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.busy }] };
-    const h = remember(next, historyOf(call, ev.at, ev.wallAt));
-    return { state: h.state, effects: [{ type: "reject-call", callId: call.id, code: 486 }, ...h.effects] };
+    return turnAway();
   }
   const noAnswer: PhoneEffect[] = fwd?.noAnswer ? [{ type: "start-timer", id: `no-answer:${call.id}`, ms: fwd.noAnswerMs }] : [];
   if (s.calls.length === 0)
     return {
-      state: { ...next, mode: "ringing", calls: [call], focus: call.id, menu: null, ended: null, notice: "" },
+      state: { ...next, mode: "ringing", calls: [call], focus: call.id, menu: null, locationEntry: null, ended: null, notice: "" },
       effects: [{ type: "ringer", on: true, pattern: call.ring ?? "standard" }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer],
     };
   return { state: { ...next, calls: [...s.calls, call], notice: "" }, effects: [{ type: "tone", tone: "call-waiting" }, ...noAnswer] };
@@ -203,9 +236,12 @@ function answer(s: PhoneState, c: Call, path: "handset" | "speaker"): Step {
 export function callKey(s: PhoneState, k: string, path?: "handset" | "speaker", timerCall?: number): Step {
   if (k === "NO-ANSWER") {
     const c = s.calls.find((x) => x.id === timerCall);
-    const target = s.config.forward?.noAnswer;
+    const target = s.emergencyCallbackUntil === null ? forwardInForce(s, 0)?.noAnswer : null;
     return c && c.state === "incoming" && target ? { state: s, effects: [{ type: "forward-call", callId: c.id, target }] } : NOTHING(s);
   }
+  // hold, transfer, conference (and the hook flash, which would hold) are refused during an emergency call
+  const refused = refuseDuringEmergency(s, k);
+  if (refused) return refused;
   const focus = s.calls.find((x) => x.id === s.focus);
   const waiting = s.calls.find((x) => x.state === "incoming" && x.id !== s.focus);
   const defaultPath = path ?? (s.offHook ? "handset" : "speaker");

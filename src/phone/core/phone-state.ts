@@ -1,5 +1,5 @@
 // The phone's state as plain JSON (streamed by the control protocol, compared by tests), and its events and effects.
-import type { DialPlanConfig } from "./dial-plan.js";
+import { emergencyTarget, type DialPlanConfig } from "./dial-plan.js";
 import type { MenuState } from "./menus.js";
 
 /**
@@ -9,6 +9,9 @@ import type { MenuState } from "./menus.js";
  *    +--call-incoming--> ringing --answer--> call;   call --last call ends--> ended --timer--> idle
  *   Lock is orthogonal: while locked, menus are refused but dialling an emergency number always works, and an
  *   incoming call can still be answered (a locked desk phone rings and answers like any other).
+ *   Emergency calls (emergency.ts): nothing interrupts one (hold, transfer, conference, a second call: 486); when it
+ *   ends, the callback window lets calls ring through DND, unforwarded. The location and its prompt, and Location >
+ *   Enter location (location-entry.ts), live in idle.
  */
 export type Mode = "idle" | "dialtone" | "dialing" | "ringing" | "call" | "ended";
 
@@ -33,6 +36,49 @@ export interface Call {
   mos?: number;
   /** How an incoming call rings: the pattern the caller's PBX asked for (Alert-Info), else the line's. */
   ring?: RingPatternName;
+  /** Emergency calls: the location text sent with the INVITE, null when it went without one; absent until the shell
+   * says the INVITE has left (event "emergency-location-sent"). */
+  locationSent?: string | null;
+}
+
+/** The phone's current location as the location service reports it (event "location"). */
+export interface LocationInfo {
+  /** The address on one line for the screen ("1100 N Lamar BLVD, Tower 2, Fl 3, Rm 3-214"). */
+  text: string;
+  /** Where it came from: "lis", "lldp-med", "dhcp", "provisioned", "manual" (shown as is when unknown). */
+  source: string;
+  /** The civic address (RFC 5139 element names), when known: a manual one pre-fills Location > Enter location. */
+  civic?: Readonly<Record<string, string>>;
+}
+
+/** Emergency-call policy (Lync location policy, standards §5.2; callback window §4.3 item 5). */
+export interface EmergencyConfig {
+  /** With no location known: "no" = nothing; "yes" = the idle screen asks for one (dismissable); "disclaimer" = asks,
+   * and dismissing shows `disclaimer`. Default "no". */
+  locationRequired?: "no" | "yes" | "disclaimer";
+  /** Shown when the location prompt is dismissed under "disclaimer". */
+  disclaimer?: string;
+  /** After an emergency call ends, incoming calls ring through DND and are not forwarded for this long (ms, default
+   * 30 min). */
+  callbackWindowMs?: number;
+}
+
+/** The civic elements the user types, in the order asked (RFC 5139 names). */
+export type CivicField = "HNO" | "RD" | "A3" | "A1" | "PC" | "country" | "BLD" | "FLR" | "ROOM";
+
+/** Letters per key in the letter modes; "123" types the digit itself. */
+export type EntryMode = "Abc" | "ABC" | "abc" | "123";
+
+/** Manual location entry in progress (location-entry.ts runs it). */
+export interface LocationEntry {
+  /** Index into LOCATION_FIELDS. */
+  field: number;
+  values: Record<CivicField, string>;
+  /** The key being tapped and which of its characters shows; committed by a pause, another key, #, OK. */
+  pending: { key: string; index: number } | null;
+  mode: EntryMode;
+  /** Why the address cannot be saved yet, or "". */
+  message: string;
 }
 
 export interface SignInState {
@@ -90,6 +136,10 @@ export interface PhoneConfig {
   historyCap?: number;
   /** The company directory shown in the Directory menu (OK dials the entry). */
   directory?: ReadonlyArray<{ name: string; number: string }>;
+  /** Emergency-call policy: the location prompt and the callback window. */
+  emergency?: EmergencyConfig;
+  /** Multi-tap text entry (Location > Enter location): a pause this long commits the letter (ms, default 1000). */
+  multitapMs?: number;
 }
 
 export interface Registration {
@@ -150,6 +200,17 @@ export interface PhoneState {
   signedOut: boolean;
   /** Monotonic ms of the last event from the user (keys, hook), for lock after idle. */
   lastActivity: number;
+  /** The current location (from the location service, event "location"), or null when none is known. */
+  location: LocationInfo | null;
+  /** The user dismissed the "Location needed" prompt; it stays away until the location changes (or a restart). */
+  locationPromptDismissed: boolean;
+  /** Location > Enter location: the manual location being typed (multi-tap), or null. */
+  locationEntry: LocationEntry | null;
+  /** The country a manual location was last entered with ("US" until one is), the entry's default. */
+  lastCountry: string;
+  /** Monotonic ms until which the emergency callback window lasts (incoming calls ring through DND, never forwarded),
+   * or null outside it. Set when an emergency call ends; the "emergency-callback" timer clears it. */
+  emergencyCallbackUntil: number | null;
   config: PhoneConfig;
 }
 
@@ -185,9 +246,14 @@ export type PhoneEvent =
   /** The shell took the typed PIN to the provisioning service. */
   | { type: "signin-submitted" }
   /** The service's answer; on failure `retry` says which field to type again. */
-  | { type: "signin-result"; ok: boolean; message: string; retry: "pin" | "extension" };
+  | { type: "signin-result"; ok: boolean; message: string; retry: "pin" | "extension" }
+  /** The location service's current location changed (null: none known). */
+  | { type: "location"; location: LocationInfo | null }
+  /** The emergency INVITE of `callId` has left, with this location text (null: sent without a location). */
+  | { type: "emergency-location-sent"; callId: number; text: string | null };
 
-export type TimerId = "interdigit" | "ended" | "idle-lock" | `no-answer:${number}`;
+/** "emergency-callback": the end of the emergency callback window; "multitap": the pause that commits a letter. */
+export type TimerId = "interdigit" | "ended" | "idle-lock" | "emergency-callback" | "multitap" | `no-answer:${number}`;
 
 export type Tone = "dial" | "stutter-dial" | "reorder" | "ringback" | "busy" | "call-waiting" | "none";
 
@@ -223,9 +289,17 @@ export type PhoneEffect =
   /** Forget everything stored (provisioning, history, settings) and start as new. */
   | { type: "factory-reset" }
   | { type: "set-led"; id: string; mode: "off" | "on" | "slow" | "fast" }
+  /** Store this manually entered civic location (RFC 5139 element names: country, A1, A3, RD, HNO, PC, BLD, FLR,
+   * ROOM; empty ones left out; country upper case). The shell tells the location service, which answers with a
+   * "location" event when the current location changes. */
+  | { type: "set-manual-location"; civic: Record<string, string> }
+  /** Forget the manually entered location. */
+  | { type: "clear-manual-location" }
   | { type: "rejected"; event: string; why: string };
 
 export function initialState(config: PhoneConfig): PhoneState {
+  // emergency numbers are never kept as forward targets or directory entries (RFC 6881 ED-67)
+  const safe = storableConfig(config);
   return {
     mode: "idle",
     audioPath: "none",
@@ -246,7 +320,6 @@ export function initialState(config: PhoneConfig): PhoneState {
     dnd: false,
     locked: false,
     unlockEntry: "",
-    notice: "",
     menu: null,
     registration: { state: "none", server: "", reason: "No account configured" },
     mwi: { waiting: false, count: 0 },
@@ -255,6 +328,41 @@ export function initialState(config: PhoneConfig): PhoneState {
     muted: false,
     volume: { handset: 60, speaker: 60, ringer: 60 },
     lastActivity: 0,
-    config,
+    location: null,
+    locationPromptDismissed: false,
+    locationEntry: null,
+    lastCountry: "US",
+    emergencyCallbackUntil: null,
+    notice: safe.refused[0] ?? "",
+    config: safe.config,
   };
+}
+
+/** True when `target` (digits, +digits, a sip:/tel: URI, urn:service:sos...) reaches an emergency number under `plan`. */
+export function isEmergencyTarget(target: string, plan: DialPlanConfig): boolean {
+  const t = target.trim().toLowerCase();
+  if (t.startsWith("urn:service:sos")) return true;
+  const user = t.replace(/^(sips?|tel):/, "").replace(/[@;].*$/, "");
+  const digits = user.replace(/^\+/, "").replace(/[\s().-]/g, "");
+  return digits !== "" && emergencyTarget(digits, plan) !== undefined;
+}
+
+/**
+ * The config with every emergency number taken out of what the phone stores to dial later (forward targets, directory
+ * entries: RFC 6881 ED-67), and what was refused, in words for the screen.
+ */
+export function storableConfig(config: PhoneConfig): { config: PhoneConfig; refused: string[] } {
+  const refused: string[] = [];
+  const sos = (n: string | null | undefined): boolean => !!n && isEmergencyTarget(n, config.dialPlan);
+  let out = config;
+  const f = config.forward;
+  if (f && (sos(f.always) || sos(f.busy) || sos(f.noAnswer))) {
+    for (const n of [f.always, f.busy, f.noAnswer]) if (n && sos(n)) refused.push(`Forward to ${n} refused: emergency number`);
+    out = { ...out, forward: { ...f, always: sos(f.always) ? null : f.always, busy: sos(f.busy) ? null : f.busy, noAnswer: sos(f.noAnswer) ? null : f.noAnswer } };
+  }
+  if (config.directory?.some((d) => sos(d.number))) {
+    for (const d of config.directory) if (sos(d.number)) refused.push(`Directory: ${d.number} refused, emergency number`);
+    out = { ...out, directory: config.directory.filter((d) => !sos(d.number)) };
+  }
+  return { config: out, refused };
 }

@@ -2,9 +2,11 @@
 import { decide } from "./dial-plan.js";
 import { menuKey, openMenu } from "./menus.js";
 import { callEnded, callIncoming, callKey, callProgress, callReferred, heldChanged, placeCall, remoteHold } from "./calls.js";
-import type { PhoneEvent, PhoneState } from "./phone-state.js";
+import { storableConfig, type PhoneEvent, type PhoneState } from "./phone-state.js";
 import { hangUpAll, offHook, toIdle, type Step } from "./steps.js";
 import { serviceSet, signInKey, signInResult, signInStart, signInSubmitted } from "./signin.js";
+import { callbackTimer, liveEmergency, locationChanged, locationPrompt, locationSent, openCallbackWindow, promptKey, refuseDuringEmergency } from "./emergency.js";
+import { locationEntryKey, locationMenuItems, multitapTimer, openLocationEntry, LOCATION_FIELDS } from "./location-entry.js";
 
 export type { Step } from "./steps.js";
 
@@ -66,9 +68,10 @@ function hookEvent(s: PhoneState, state: "off" | "on" | "flash"): Step {
     if (s.mode === "call" && s.focus !== null) return callKey(down, "HANGUP");
     return hangUpAll(down);
   }
-  // flash: with a call up, it works like the HOLD/Swap key; otherwise fresh dial tone
+  // flash: with a call up, it works like the HOLD/Swap key; otherwise fresh dial tone. Never during an emergency call:
+  // it would hold it (or, while dialling, hang it up)
   if (s.mode === "idle") return { state: s, effects: [] };
-  if (s.mode === "call") return callKey(s, "FLASH");
+  if (s.mode === "call" || liveEmergency(s)) return refuseDuringEmergency(s, "FLASH") ?? callKey(s, "FLASH");
   const down = hangUpAll(s);
   const up = offHook(down.state, s.audioPath === "speaker" ? "speaker" : "handset");
   return { state: up.state, effects: [...down.effects, ...up.effects] };
@@ -92,10 +95,13 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
     }
     return unlockKey(s, k);
   }
+  if (s.locationEntry) return locationEntryKey(s, s.locationEntry, k);
   if (s.menu) {
     const here = s.menu.stack[s.menu.stack.length - 1];
     const lines =
-      here === "history"
+      here === "location"
+        ? locationMenuItems(s)
+        : here === "history"
         ? s.history.map((h) => ({ label: h.number, value: `call:${h.number}` }))
         : here === "directory"
           ? (s.config.directory ?? []).map((d) => ({ label: d.name, value: `call:${d.number}` }))
@@ -108,6 +114,9 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
       if (!s.config.lockPin) return { state: { ...s, menu: r.menu, notice: "No lock PIN is set" }, effects: [] };
       return { state: { ...s, menu: null, locked: true, unlockEntry: "", notice: "" }, effects: [] };
     }
+    if (r.chose === "location:show") return { state: { ...s, menu: r.menu, notice: "" }, effects: [] };
+    if (r.chose === "location:enter") return { state: { ...s, menu: r.menu, locationEntry: openLocationEntry(s), notice: "" }, effects: [] };
+    if (r.chose === "location:clear") return { state: { ...s, menu: r.menu, notice: "Manual location cleared" }, effects: [{ type: "clear-manual-location" }] };
     if (r.chose === "Factory reset") return { state: { ...s, menu: null, notice: "Resetting..." }, effects: [{ type: "factory-reset" }] };
     // signed in through the provisioning service: signing out forgets the user (the next one signs in); with a config
     // file IT placed, it only unregisters the line
@@ -130,6 +139,9 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
     if (r) return r;
   }
   if (s.signedOut && k === "OK") return { state: { ...s, signedOut: false, notice: "" }, effects: [{ type: "sign-in" }] };
+  // "Location needed": OK enters one, Skip/BACK dismisses; every other key (a digit above all) goes on as usual
+  const prompted = promptKey(s, k);
+  if (prompted) return prompted;
   if (k === "MENU" || k === "SOFT4") return { state: { ...s, menu: openMenu(), notice: "" }, effects: [] };
   if (k === "END") return { state: { ...s, notice: "" }, effects: [] };
   if (k === "DND" || k === "SOFT2") return toggleDnd(s);
@@ -177,6 +189,13 @@ function volumeKey(s: PhoneState, step: number): Step {
 }
 
 export function reduce(s: PhoneState, ev: PhoneEvent): Step {
+  const step = reduceEvent(s, ev);
+  // an emergency call that ended (either side, or failed) opens the callback window
+  const at = "at" in ev && typeof ev.at === "number" ? ev.at : s.lastActivity;
+  return openCallbackWindow(s, step, at);
+}
+
+function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
   switch (ev.type) {
     case "hook":
       return touched(s, ev.at, hookEvent(s, ev.state));
@@ -184,10 +203,12 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
       if (ev.id === "interdigit") return s.mode === "dialing" ? dialStep(s, s.dialled, "timeout", ev.at ?? 0) : { state: s, effects: [] };
       if (ev.id === "ended") return s.mode === "ended" && !s.offHook ? toIdle(s) : { state: s, effects: [] };
       if (ev.id === "idle-lock")
-        return s.mode === "idle" && !s.locked && s.config.lockPin && !s.calls.length ? { state: { ...s, locked: true, unlockEntry: "", menu: null, notice: "" }, effects: [] } : { state: s, effects: [] };
+        return s.mode === "idle" && !s.locked && s.config.lockPin && !s.calls.length ? { state: { ...s, locked: true, unlockEntry: "", menu: null, locationEntry: null, notice: "" }, effects: [] } : { state: s, effects: [] };
+      if (ev.id === "emergency-callback") return callbackTimer(s, ev.at);
+      if (ev.id === "multitap") return multitapTimer(s);
       return callKey(s, "NO-ANSWER", undefined, Number(ev.id.slice("no-answer:".length)));
     case "lock":
-      return s.config.lockPin ? { state: { ...s, locked: true, unlockEntry: "", menu: null }, effects: [] } : { state: s, effects: [{ type: "rejected", event: "lock", why: "phone lock is not set up" }] };
+      return s.config.lockPin ? { state: { ...s, locked: true, unlockEntry: "", menu: null, locationEntry: null }, effects: [] } : { state: s, effects: [{ type: "rejected", event: "lock", why: "phone lock is not set up" }] };
     case "call-incoming":
       return callIncoming(s, ev);
     case "call-progress":
@@ -211,8 +232,15 @@ export function reduce(s: PhoneState, ev: PhoneEvent): Step {
     case "provisioning":
       if (ev.state === "unprovisioned") return { state: { ...s, signin: signInStart(ev.message ?? "", ev.needService ?? false), provisionedBy: null, signedOut: false }, effects: [] };
       return { state: { ...s, signin: null, provisionedBy: ev.by ?? "config", notice: ev.message ?? s.notice }, effects: [] };
-    case "config":
-      return { state: { ...s, config: ev.config }, effects: [] };
+    case "config": {
+      // an emergency number is never kept as a forward target or directory entry (ED-67): refused, with a notice
+      const safe = storableConfig(ev.config);
+      return { state: { ...s, config: safe.config, notice: safe.refused[0] ?? s.notice }, effects: safe.refused.map((why) => ({ type: "rejected" as const, event: "config", why })) };
+    }
+    case "location":
+      return locationChanged(s, ev.location);
+    case "emergency-location-sent":
+      return locationSent(s, ev.callId, ev.text);
     case "about":
       return { state: { ...s, about: ev.lines }, effects: [] };
     case "service-set":
@@ -269,6 +297,7 @@ export function summarize(s: PhoneState): Record<string, unknown> {
       focused: c.id === s.focus,
       ...(c.mos !== undefined ? { mos: c.mos } : {}),
       ...(c.ring ? { ring: c.ring } : {}),
+      ...(c.locationSent !== undefined ? { locationSent: c.locationSent } : {}),
     })),
     dnd: s.dnd,
     forward: s.config.forward ?? null,
@@ -284,6 +313,12 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     signin: s.signin ? { step: s.signin.step, extension: s.signin.extension, pinDigits: s.signin.pin.length, message: s.signin.message } : null,
     provisionedBy: s.provisionedBy,
     about: s.about,
+    location: s.location ? { text: s.location.text, source: s.location.source } : null,
+    // "off" (not asked for, or a location is known), "showing", "dismissed"
+    locationPrompt: locationPrompt(s),
+    locationEntry: s.locationEntry ? { field: LOCATION_FIELDS[s.locationEntry.field].id, values: s.locationEntry.values, mode: s.locationEntry.mode, message: s.locationEntry.message } : null,
+    emergencyCallbackUntil: s.emergencyCallbackUntil,
+    callbackMode: s.emergencyCallbackUntil !== null,
   };
 }
 

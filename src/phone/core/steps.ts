@@ -8,7 +8,7 @@ export interface Step {
 
 export function offHook(s: PhoneState, path: "handset" | "speaker"): Step {
   return {
-    state: { ...s, mode: "dialtone", audioPath: path, dialled: "", notice: "", menu: null, ended: null },
+    state: { ...s, mode: "dialtone", audioPath: path, dialled: "", notice: "", menu: null, locationEntry: null, ended: null },
     // stutter dial tone tells of voicemail waiting (GR-506); plain dial tone otherwise
     effects: [{ type: "audio-path", path }, { type: "tone", tone: s.mwi.waiting ? "stutter-dial" : "dial" }, ...(path === "speaker" ? [{ type: "set-led", id: "SPEAKER", mode: "on" } as const] : [])],
   };

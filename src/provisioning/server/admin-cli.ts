@@ -30,7 +30,8 @@ commands:
   audit [--ext EXT] [--limit N] [--json]
   delegate add|remove BOSS DELEGATE
   delegate list [EXT]
-  policy set NAME JSON            NAME: location, logging, lock, delegation
+  policy set NAME JSON            NAME: location (Lync location policy fields), emergency ({location: {lisUrl,..},
+                                  emergency: {routes,..}}), logging, lock, delegation
   policy show NAME
 `;
 

@@ -186,6 +186,14 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 const lockPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.lock);
 /** So does the logging policy, as its `logging`. */
 const loggingPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.logging);
+/** The location policy (Lync's Set-CsLocationPolicy fields) becomes the bundle's `locationPolicy`. */
+const locationPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.locationPolicy);
+/** The emergency policy: where location comes from (the LIS) and how emergency calls are routed. */
+const emergencyPolicy = ajv.compile({
+  type: "object",
+  additionalProperties: false,
+  properties: { location: CONFIG_BUNDLE_SCHEMA.properties.location, emergency: CONFIG_BUNDLE_SCHEMA.properties.emergency },
+});
 
 export function isPolicyName(name: string): name is PolicyName {
   return (POLICY_NAMES as readonly string[]).includes(name);
@@ -201,7 +209,7 @@ export function setPolicy(ctx: AdminContext, name: string, json: string): unknow
     refuse(`policy ${name}: not JSON (${(e as Error).message})`);
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) refuse(`policy ${name}: must be a JSON object`);
-  const check = name === "lock" ? lockPolicy : name === "logging" ? loggingPolicy : null;
+  const check = name === "lock" ? lockPolicy : name === "logging" ? loggingPolicy : name === "location" ? locationPolicy : name === "emergency" ? emergencyPolicy : null;
   if (check && !check(value)) {
     const e = check.errors?.[0];
     refuse(e ? schemaErrorWords(`policy ${name}`, e) : `policy ${name}: invalid`);

@@ -1,8 +1,8 @@
 // The config bundle a signed-in phone gets (src/provisioning/config-bundle.ts, version 1): the user's account (SIP
 // credentials, display name, the service's SIP domain and servers), the dial plan, the lock policy and the company
-// directory (every user by display name and extension; private lines are never listed), and the logging policy.
-// Checked with checkBundle before it leaves. Delegation, private line and location policy have no place in bundle v1
-// yet: they stay in the store.
+// directory (every user by display name and extension; private lines are never listed), the logging policy, and the
+// emergency side: the location policy (Lync's fields) and the emergency policy (the LIS, emergency routes).
+// Checked with checkBundle before it leaves. Delegation and private line have no place in bundle v1 yet.
 import { checkBundle, type BundleServer, type ConfigBundle } from "../config-bundle.js";
 import type { ProvisioningStore } from "./store.js";
 
@@ -24,6 +24,8 @@ export function buildUserBundle(store: ProvisioningStore, extension: string, src
   if (!user) return undefined;
   const lock = store.getPolicy("lock") as ConfigBundle["lock"] | undefined;
   const logging = store.getPolicy("logging") as ConfigBundle["logging"] | undefined;
+  const locationPolicy = store.getPolicy("location") as ConfigBundle["locationPolicy"] | undefined;
+  const emergency = store.getPolicy("emergency") as Pick<ConfigBundle, "location" | "emergency"> | undefined;
   const directory = store
     .listUsers()
     .map((u) => ({ name: u.displayName.slice(0, 64), number: u.extension }))
@@ -44,6 +46,9 @@ export function buildUserBundle(store: ProvisioningStore, extension: string, src
     dialPlan: src.dialPlan ?? DEFAULT_DIAL_PLAN,
     ...(lock ? { lock } : {}),
     ...(logging ? { logging } : {}),
+    ...(locationPolicy ? { locationPolicy } : {}),
+    ...(emergency?.location ? { location: emergency.location } : {}),
+    ...(emergency?.emergency ? { emergency: emergency.emergency } : {}),
     directory,
     ...(src.trustedCAs?.length ? { trustedCAs: src.trustedCAs } : {}),
   };

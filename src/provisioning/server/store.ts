@@ -27,7 +27,7 @@ export type AuditEvent =
   | "delegate-removed"
   | "policy-set";
 
-export const POLICY_NAMES = ["location", "logging", "lock", "delegation"] as const;
+export const POLICY_NAMES = ["location", "emergency", "logging", "lock", "delegation"] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export interface UserRecord {

@@ -34,6 +34,8 @@ export interface NodeTransportOptions {
   /** CRLF ping interval on TCP/TLS (ms); 0 = off. A connection that does not answer within `keepAliveTimeoutMs` is dropped. */
   keepAliveMs?: number;
   keepAliveTimeoutMs?: number;
+  /** TCP/TLS: a connection not up (TLS handshake included) within this long fails (ms; default: the system's own timeout). */
+  connectTimeoutMs?: number;
   /** RFC 3261 §18.1.1: a request larger than this goes over TCP instead of UDP (default 1300). */
   udpMaxBytes?: number;
   /** T1/T2 for the UDP retransmission timers (RFC 3261 defaults 500/4000). */
@@ -202,6 +204,16 @@ export class NodeTransport implements Transport {
         ? tls.connect({ host: t.host, port: t.port, ca: this.opts.caCerts, servername, rejectUnauthorized: true, ...(t.serverName && net.isIP(t.host) ? { checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(t.serverName ?? t.host, cert) } : {}) })
         : net.connect({ host: t.host, port: t.port, localAddress: this.opts.localAddress });
       let open = false;
+      let failed = false;
+      const limit = this.opts.connectTimeoutMs;
+      const deadline = limit
+        ? this.opts.clock.setTimeout(() => {
+            if (open) return;
+            failed = true;
+            sock.destroy();
+            reject(new Error(`${secure ? "TLS" : t.protocol} ${t.host}:${t.port}: no connection within ${limit} ms`));
+          }, limit)
+        : undefined;
       const framer = new StreamFramer({
         message: onMessage,
         ping: () => void writeStream(sock, "\r\n").catch(() => undefined),
@@ -209,6 +221,8 @@ export class NodeTransport implements Transport {
       });
       sock.setNoDelay(true); // real-peers.md: Nagle held a credentialed INVITE 40 ms behind Kamailio's delayed ACK
       sock.on(secure ? "secureConnect" : "connect", () => {
+        deadline?.cancel();
+        if (failed) return;
         open = true;
         if (primary) this.opts.onLocal?.({ address: sock.localAddress ?? "127.0.0.1", port: sock.localPort ?? 0, protocol: secure ? "TLS" : "TCP" });
         resolve(sock);
@@ -224,6 +238,7 @@ export class NodeTransport implements Transport {
       });
       sock.on("error", (e: NodeJS.ErrnoException) => {
         const msg = secure ? describeTlsError(e, t) : `${t.protocol} ${t.host}:${t.port}: ${e.code === "ECONNREFUSED" ? "connection refused" : e.message}`;
+        deadline?.cancel();
         if (!open) reject(new Error(msg));
         else this.opts.log.warn({ err: msg }, "SIP connection error");
       });

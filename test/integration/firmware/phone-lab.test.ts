@@ -1,6 +1,7 @@
 // `npm start`'s lab: the phone comes up unprovisioned, is signed in on its keypad with the lab's extension and PIN
 // (the lab's provisioning service made them with the admin CLI's commands), registers to the lab's Kamailio, and 1002
-// is a far-end phone that answers. A second start of the same phone comes back signed in.
+// is a far-end phone that answers; 911 reaches the lab's PSAP with the lab LIS's address. A second start of the same
+// phone comes back signed in.
 import assert from "node:assert/strict";
 import { PhoneProcess } from "../../support/phone-process.js";
 
@@ -11,6 +12,8 @@ describe("the lab behind npm start", function () {
 
   it("signs in as 1001 with the lab's PIN, registers to the lab's Kamailio and calls 1002, whose tone is heard", async () => {
     phone = await PhoneProcess.start(null, ["--lab"]);
+    // the banner follows the control port's line (the phone prints it once everything listens)
+    for (let i = 0; i < 100 && !/lab: Kamailio/.test(phone.out); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(phone.out, /lab: Kamailio on 127\.0\.0\.1 .*provisioning https:\/\/127\.0\.0\.1:\d+.*sign in on the phone as 1001, PIN (\d+).*dial 1002/);
     const pin = /PIN (\d+)/.exec(phone.out)?.[1] ?? "";
     await phone.until("the sign-in screen", (x) => (x as unknown as { signin: unknown }).signin !== null);
@@ -23,6 +26,19 @@ describe("the lab behind npm start", function () {
     await phone.until("connected", (x) => x.calls[0]?.state === "connected");
     const cap = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "speaker", ms: 600 });
     assert.ok(Math.abs(cap.dominant_hz - 440) < 20, `the far end's 440 Hz heard (${cap.dominant_hz} Hz)`);
+    await phone.keys("END");
+    await phone.until("idle", (x) => x.mode === "idle");
+    // 911 in the lab: the phone has the lab LIS's address; the lab PSAP answers with its own tone
+    assert.match(phone.out, /LIS https:\/\/127\.0\.0\.1:\d+.*911 reaches a lab PSAP/);
+    await phone.until("a location from the lab LIS", (x) => (x as unknown as { location: { source: string } | null }).location?.source === "lis", 20000);
+    await phone.keys("911");
+    await phone.until("the PSAP answered", (x) => x.calls[0]?.state === "connected");
+    // the lab PSAP is a baresip, which cannot take a multipart body: it refuses the INVITE with the PIDF-LO, the phone
+    // sends it again at once without, and the screen then says no location was sent (the truth, not the attempt)
+    await phone.until("the call shown as answered without location", (x) => (x as unknown as { calls: Array<{ locationSent?: string | null }> }).calls[0]?.locationSent === null);
+    assert.match(phone.out, /emergency INVITE with location refused: sent again at once without location/);
+    const psapTone = await phone.cmd<{ dominant_hz: number }>("audio_capture", { path: "speaker", ms: 600 });
+    assert.ok(Math.abs(psapTone.dominant_hz - 660) < 20, `the lab PSAP's 660 Hz heard (${psapTone.dominant_hz} Hz)`);
     await phone.keys("END");
     await phone.until("idle", (x) => x.mode === "idle");
     // npm start again with the same data: a new lab (new ports), the phone signed in already, refreshed to the new lab

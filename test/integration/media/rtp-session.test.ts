@@ -73,6 +73,28 @@ describe("RTP session through a lossy, jittery network", function () {
     }
   });
 
+  it("an emergency offer puts G.711 first and stays plain RTP even under an SRTP-required policy (re-offers too)", async () => {
+    const clock = createSystemClock();
+    const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });
+    const router = new AudioRouter({ handset }, clock, silentLogger());
+    const normal = new RtpSession("n", { clock, log: silentLogger(), router, localAddress: () => "127.0.0.1", codecs: ["G722", "PCMU", "PCMA"], srtp: "required" });
+    const sos = new RtpSession("e", { clock, log: silentLogger(), router, localAddress: () => "127.0.0.1", codecs: ["G722", "PCMU", "PCMA"], srtp: "required" });
+    try {
+      const n = parseSdp(await normal.createOffer({ hold: false }));
+      assert.deepEqual(n.codecs.map((c) => c.codec), ["G722", "PCMU", "PCMA"]);
+      assert.equal(n.profile, "RTP/SAVP");
+      const e = parseSdp(await sos.createOffer({ hold: false, emergency: true }));
+      assert.deepEqual(e.codecs.map((c) => c.codec), ["PCMU", "PCMA", "G722"]);
+      assert.equal(e.profile, "RTP/AVP");
+      assert.equal(e.crypto.length, 0);
+      const again = parseSdp(await sos.createOffer({ hold: false }));
+      assert.deepEqual(again.codecs.map((c) => c.codec), ["PCMU", "PCMA", "G722"], "a re-offer in the same call keeps the emergency order");
+    } finally {
+      normal.close();
+      sos.close();
+    }
+  });
+
   it("ptime 10: a far end that asks for 10 ms packets gets them, and its 10 ms packets are played", async () => {
     const { clock, handset, router, session, peer } = await sessionWithPeer();
     const sizes: number[] = [];

@@ -32,4 +32,24 @@ describe("config bundle", () => {
   it("names an unknown field", () => {
     assert.throws(() => checkBundle(base(undefined, { medai: {} }), "b.json"), /b\.json: \/: unknown field 'medai'/);
   });
+
+  it("accepts Lync's location policy fields, a LIS, a static civic address and emergency routes", () => {
+    const b = checkBundle(
+      base(undefined, {
+        locationPolicy: { enhancedEmergencyServicesEnabled: true, locationRequired: "disclaimer", enhancedEmergencyServiceDisclaimer: "Without a location, responders may not find you.", useLocationForE911Only: true, emergencyDialString: "911", emergencyDialMask: "112;999", notificationUri: "sip:security@example.com, sip:desk@example.com", conferenceUri: "sip:+14255550199@example.com;user=phone", conferenceMode: "oneway", locationRefreshInterval: 4, locationPolicyTagId: "user-tagid" },
+        location: { lisUrl: "https://lis.example.com/held", civic: { country: "US", A1: "TX", RD: "Lamar", HNO: "1100", FLR: "3" }, lldpInterface: "eth0" },
+        emergency: { requestUri: "service-urn", routes: [{ host: "sbc.example.com", port: 5060, transport: "tcp" }], lync: false, callbackMinutes: 30 },
+      }),
+    );
+    assert.equal(b.locationPolicy?.emergencyDialMask, "112;999");
+    assert.equal(b.location?.civic?.FLR, "3");
+  });
+
+  it("names each bad location field: refresh interval out of Lync's 1-12 h, a mask with letters, an unknown civic element, a bad country", () => {
+    assert.throws(
+      () => checkBundle(base(undefined, { locationPolicy: { locationRefreshInterval: 24, emergencyDialMask: "112;abc", locationRequired: "always" }, location: { civic: { country: "USA", FLOOR: "3" } } }), "b.json"),
+      (e: Error) =>
+        /\/locationPolicy\/locationRefreshInterval/.test(e.message) && /\/locationPolicy\/emergencyDialMask/.test(e.message) && /\/locationPolicy\/locationRequired/.test(e.message) && /\/location\/civic\/country/.test(e.message) && /\/location\/civic/.test(e.message),
+    );
+  });
 });

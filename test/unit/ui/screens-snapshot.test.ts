@@ -23,6 +23,13 @@ const ended = (callId: number, reason: "busy" | "remote-hangup" | "not-found"): 
 const registered: PhoneEvent = { type: "registration", registration: { state: "registered", server: "udp:pbx:5060", reason: "" } };
 
 const up = run([registered, lift, ...keys("1002"), progress(1, "connected", 2000)]);
+const LOCATION = "1100 N Lamar BLVD, Tower 2, Fl 3, Rm 3-214";
+const located: PhoneEvent = { type: "location", location: { text: LOCATION, source: "lis" } };
+const sos = run([registered, located, lift, ...keys("911"), { type: "emergency-location-sent", callId: 1, text: LOCATION }]);
+/** The location policy asks for a location (Lync LocationRequired=disclaimer). */
+const asking = initialState({ ...config, emergency: { locationRequired: "disclaimer", disclaimer: "Without a location, 911 may not find you" } });
+/** Location > Enter location, on the street: 1100 typed, then N and a pending "L". */
+const entering = run([registered, key("OK"), ...keys("1100#66"), { type: "timer", id: "multitap" }, ...keys("0555")], asking);
 
 /** name -> state; the order is the order in the snapshot files. */
 const SCREENS: Array<[string, PhoneState]> = [
@@ -60,6 +67,18 @@ const SCREENS: Array<[string, PhoneState]> = [
   ["sign-in-extension", run([{ type: "provisioning", state: "unprovisioned" }, ...keys("10")])],
   ["sign-in-pin", run([{ type: "provisioning", state: "unprovisioned" }, ...keys("1001"), key("OK"), ...keys("135")])],
   ["sign-in-wrong-pin", run([{ type: "provisioning", state: "unprovisioned" }, ...keys("1001"), key("OK"), ...keys("11111"), key("OK"), { type: "signin-submitted" }, { type: "signin-result", ok: false, message: "Wrong PIN, 3 tries left", retry: "pin" }])],
+  ["emergency-location-sent", sos],
+  ["emergency-connected", run([progress(1, "connected", 5000)], sos)],
+  ["emergency-no-location", run([registered, lift, ...keys("911"), { type: "emergency-location-sent", callId: 1, text: null }])],
+  ["emergency-hold-refused", run([progress(1, "connected", 5000), key("HOLD")], sos)],
+  ["emergency-over-held-call", run([key("HOLD"), { type: "call-held", callId: 1, held: true }, ...keys("911"), { type: "emergency-location-sent", callId: 2, text: LOCATION }], up)],
+  ["idle-emergency-callback", run([registered, key("DND"), lift, ...keys("911"), progress(1, "connected", 5000), ended(1, "remote-hangup"), { type: "hook", state: "on", at: 68_000 }])],
+  ["idle-location-needed", run([registered], asking)],
+  ["idle-location-disclaimer", run([registered, key("SOFT3")], asking)],
+  ["menu-location", run([key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("OK")], run([registered, located]))],
+  ["location-entry", entering],
+  ["location-entry-country", run(keys("####"), run([{ type: "timer", id: "multitap" }], entering))],
+  ["location-entry-incomplete", run([registered, key("OK"), key("SOFT1")], asking)],
   ["conference", run([key("CONF"), { type: "call-held", callId: 1, held: true }, ...keys("1004"), key("SEND"), progress(2, "connected", 5000), key("CONF"), { type: "call-held", callId: 1, held: false }], up)],
 ];
 

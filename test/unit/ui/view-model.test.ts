@@ -57,3 +57,79 @@ describe("menu screens (20x4)", () => {
     assert.deepEqual(lcd(settings).slice(0, 3), ["Settings       09:41", ">Do not disturb: off", " Phone lock         "]);
   });
 });
+
+describe("emergency and location screens (20x4)", () => {
+  const cfg = { ...config, dialPlan: { ...config.dialPlan, emergencyNumbers: ["911", "112"] } };
+  const at = (s: PhoneState, ev: Parameters<typeof reduce>[1]): PhoneState => reduce(s, ev).state;
+  const press = (s: PhoneState, k: string): PhoneState => at(s, { type: "key", key: k, down: true, at: 0 });
+  const view = (s: PhoneState, now = 125_000) => viewOf(s, { ...ctx, now });
+  const rows = (s: PhoneState, now = 125_000) => renderText(view(s, now), 20, 4);
+  const sos = keys(reduce(initialState(cfg), { type: "hook", state: "off", at: 0 }).state, "911");
+  const text = "1100 N Lamar BLVD, Tower 2, Fl 3, Rm 3-214";
+
+  it("an emergency call says what location it sent, once the INVITE has left; connected, the call line keeps 'Emergency'", () => {
+    assert.deepEqual(rows(sos).slice(1), ["Emergency call 911  ", "Stay on the line    ", "               End  "]);
+    const sent = at(sos, { type: "emergency-location-sent", callId: 1, text });
+    assert.deepEqual(view(sent).body, ["Emergency call 911", `Location sent: ${text}`, "Stay on the line"]);
+    assert.equal(rows(sent)[2], "Location sent: 1100 ", "a long location scrolls on its row");
+    const up = at(sent, { type: "call-progress", callId: 1, state: "connected", at: 5000 });
+    assert.equal(rows(up)[1], "Emergency 911 2:00  ");
+    const none = at(sos, { type: "emergency-location-sent", callId: 1, text: null });
+    assert.equal(rows(none)[2], "No location sent    ");
+  });
+
+  it("a refused key's notice takes the title row, never the location; no Hold or Transfer softkeys", () => {
+    const sent = at(sos, { type: "emergency-location-sent", callId: 1, text });
+    const up = at(sent, { type: "call-progress", callId: 1, state: "connected", at: 5000 });
+    const held = press(up, "HOLD");
+    assert.deepEqual(view(held).title, "Not during an emergency call");
+    assert.deepEqual(rows(held).slice(1), ["Emergency 911 2:00  ", "Location sent: 1100 ", "               End  "]);
+  });
+
+  it("a call held before the emergency call is listed below it", () => {
+    let s = keys(reduce(initialState(cfg), { type: "hook", state: "off", at: 0 }).state, "1003");
+    s = at(s, { type: "call-progress", callId: 1, state: "connected", at: 1000 });
+    s = at(press(s, "HOLD"), { type: "call-held", callId: 1, held: true });
+    s = keys(s, "911");
+    assert.deepEqual(view(s).body, ["Emergency call 911", "Stay on the line", "Held: 1003"]);
+    assert.deepEqual(view(s).softkeys, ["", "", "", "End"]);
+  });
+
+  it("the location prompt: two rows and a Skip softkey; dismissed under disclaimer, the disclaimer", () => {
+    const ask = initialState({ ...cfg, emergency: { locationRequired: "disclaimer" as const, disclaimer: "Tell 911 where you are" } });
+    assert.deepEqual(rows(ask), ["x1001 Alice    09:41", "Location needed     ", "OK to enter location", "Redi DND  Skip Menu "]);
+    const skipped = press(ask, "SOFT3");
+    assert.deepEqual(rows(skipped).slice(1), ["Tell 911 where you  ", "are                 ", "Redi DND       Menu "], "read, not scrolled: both rows");
+    const located = at(ask, { type: "location", location: { text, source: "lis" } });
+    assert.equal(rows(located)[1], "Ready               ");
+  });
+
+  it("the callback window: the idle screen says so, and what it bypasses for how long", () => {
+    let s = press(initialState(cfg), "DND");
+    s = keys(s, "911");
+    s = at(s, { type: "call-ended", callId: 1, reason: "remote-hangup", at: 60_000, wallAt: 0 });
+    s = at(s, { type: "timer", id: "ended", at: 63_000 });
+    assert.equal(s.mode, "idle");
+    assert.deepEqual(view(s, 5 * 60_000).body, ["Ready", "Emergency callback", "DND paused: 26 min"]);
+    assert.deepEqual(rows(s).slice(1, 3), ["Ready               ", "Emergency callback  "]);
+    const over = at(s, { type: "timer", id: "emergency-callback", at: 60_000 + 30 * 60_000 });
+    assert.deepEqual(rows(over).slice(1, 3), ["Ready               ", "Do not disturb      "]);
+  });
+
+  it("Location menu and the entry: field and step on the title row, the text with the pending letter, the hint", () => {
+    let s = at(initialState(cfg), { type: "location", location: { text, source: "manual" } });
+    for (const k of ["MENU", "DOWN", "DOWN", "DOWN", "OK"]) s = press(s, k);
+    assert.deepEqual(rows(s), ["Location       09:41", ">1100 N Lamar BLVD, ", " Source: manual     ", "          Back OK   "]);
+    assert.deepEqual(view(s).body, [text, "Source: manual", "Enter location", "Clear manual entry"]);
+    for (const k of ["DOWN", "DOWN", "OK", "1", "1", "0", "0", "#", "6", "6"]) s = press(s, k);
+    assert.deepEqual(rows(s), ["Street 2/9     09:41", "N                   ", "# = next field      ", "Save Abc  Dele Next "]);
+    s = at(s, { type: "timer", id: "multitap" });
+    assert.equal(rows(s)[1], "N_                  ");
+    const country = ["#", "#", "#", "#"].reduce(press, s);
+    assert.deepEqual(rows(country), ["Country 6/9    09:41", "US_                 ", "2 letters, e.g. US  ", "Save      Dele Next "]);
+    const room = ["#", "#", "#"].reduce(press, country);
+    assert.deepEqual(rows(room).slice(2), ["# = save            ", "Save ABC  Dele Save "]);
+    const long = keys({ ...room, locationEntry: { ...room.locationEntry!, mode: "123" } }, "1234567890123456789012");
+    assert.equal(rows(long)[1], "<45678901234567890_ ", "a long value shows its tail (a room holds 20)");
+  });
+});

@@ -96,7 +96,9 @@ describe("deskphone-admin (in-process)", () => {
     assert.equal((await admin("policy", "show", "logging")).out, "policy logging is not set\n");
     assert.deepEqual(await admin("policy", "set", "lock", '{"afterIdleMinutes":"ten"}'), { code: 1, out: "", err: "policy lock: /afterIdleMinutes: must be integer\n" });
     assert.equal((await admin("policy", "set", "lock", "{oops")).code, 1);
-    assert.equal((await admin("policy", "set", "colour", "{}")).err, "unknown policy 'colour' (one of location, logging, lock, delegation)\n");
+    assert.equal((await admin("policy", "set", "colour", "{}")).err, "unknown policy 'colour' (one of location, emergency, logging, lock, delegation)\n");
+    assert.deepEqual(await admin("policy", "set", "location", '{"locationRefreshInterval":24}'), { code: 1, out: "", err: "policy location: /locationRefreshInterval: must be <= 12\n" });
+    assert.deepEqual(await admin("policy", "set", "emergency", '{"location":{"lisUrl":"ftp://x"}}'), { code: 1, out: "", err: 'policy emergency: /location/lisUrl: must match pattern "^https?://[^\\s]+$"\n' });
     const events = (JSON.parse((await admin("audit", "--ext", "1001", "--json")).out) as Array<{ event: string }>).map((e) => e.event);
     assert.deepEqual(events, ["user-added", "pin-set", "pin-unlocked", "pin-unlocked", "device-revoked", "delegate-added", "delegate-removed"]);
     assert.match((await admin("audit", "--limit", "1")).out, /^2026-01-05T09:00:00\.000Z {2}cli +policy-set +- +- +{"name":"delegation","value":{"enabled":true}}\n$/);

@@ -144,6 +144,13 @@ describe("provisioning store", () => {
       });
       checkBundle(b);
       assert.ok(!JSON.stringify(b).includes("2002"), "the private line is never listed");
+      // the location and emergency policies ride along as the bundle's locationPolicy, location and emergency
+      s.setPolicy("location", { locationRequired: "yes", emergencyDialMask: "112;999", notificationUri: "sip:security@pbx.example" });
+      s.setPolicy("emergency", { location: { lisUrl: "https://lis.pbx.example/held" }, emergency: { routes: [{ host: "sbc.pbx.example", transport: "tcp" }] } });
+      const e = buildUserBundle(s, "1001", { sip: { domain: "pbx.example", servers: [{ host: "10.0.0.2", port: 5060, transport: "udp" }] } });
+      assert.deepEqual(e?.locationPolicy, { locationRequired: "yes", emergencyDialMask: "112;999", notificationUri: "sip:security@pbx.example" });
+      assert.equal(e?.location?.lisUrl, "https://lis.pbx.example/held");
+      assert.equal(e?.emergency?.routes?.[0]?.host, "sbc.pbx.example");
       assert.equal(buildUserBundle(s, "9999", { sip: { domain: "d", servers: [{ host: "h", transport: "udp" }] } }), undefined);
     } finally {
       s.close();
