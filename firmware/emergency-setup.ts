@@ -57,9 +57,9 @@ export class PhoneLocation {
   private readonly held: HeldClient;
 
   constructor(
-    private readonly o: { dataDir: string; clock: Clock; log: Logger; onLocation(l: KnownLocation | null): void; leaseOptions?: { leaseFiles?: string[]; leaseDirs?: string[] }; dnsServers?: string[] },
+    private readonly o: { dataDir: string; clock: Clock; log: Logger; onLocation(l: KnownLocation | null): void; leaseOptions?: { leaseFiles?: string[]; leaseDirs?: string[] }; dnsServers?: string[]; iface?: string },
   ) {
-    this.network = new NetworkWatch({ clock: o.clock, log: o.log });
+    this.network = new NetworkWatch({ clock: o.clock, log: o.log, ...(o.iface ? { iface: o.iface } : {}) });
     this.held = new HeldClient({ clock: o.clock, log: o.log });
   }
 

@@ -36,6 +36,7 @@ import { checkService, failureWords, fetchConfig, signIn, type ServiceFailure, t
 import { discover, provisioningUrl } from "../src/provisioning/discovery.js";
 import { forgetProvisioned, loadProvisioned, readReport, reportProblem, saveProvisioned, type ProvisionedState } from "../src/provisioning/device-store.js";
 import { EmergencyCaller } from "../src/phone/emergency-caller.js";
+import { emergencyTestOutcome, TEST_NO_LINE, TEST_TOO_SOON } from "../src/phone/core/emergency-test.js";
 import { emergencyDialPlan, locationPolicyOf, PhoneLocation } from "./emergency-setup.js";
 import { civicLine, type CivicAddress } from "../src/location/pidf-lo.js";
 
@@ -56,6 +57,8 @@ const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--p
   --data-dir DIR      where the phone keeps its state (default ./.phone-data)
   --log-level LEVEL   trace, debug, info, warn, error (default info)
   --no-terminal       on the simulated board, do not draw the phone in this terminal
+  --network-interface IF  the phone's LAN interface (its address, MAC and gateway go to the LIS, and a location
+                      typed by hand is kept per gateway); default: the one the default route uses
   --sim-hold-keys K,K on the simulated board, keys held down from power-up (as a rig's finger would): "*,#" held
                       through the first second is the factory reset
 `;
@@ -82,6 +85,7 @@ function phoneConfigOf(b: ConfigBundle | null): PhoneConfig {
       locationRequired: policy.enhancedEmergencyServicesEnabled ? policy.locationRequired : "no",
       ...(policy.disclaimer ? { disclaimer: policy.disclaimer } : {}),
       ...(b.emergency?.callbackMinutes !== undefined ? { callbackWindowMs: b.emergency.callbackMinutes * 60_000 } : {}),
+      ...(b.emergency?.testCalls ? { testCalls: true } : {}),
     },
     lockPin: b.lock?.pin ?? null,
     interdigitMs: b.dialPlan?.interdigitMs ?? d.interdigitMs,
@@ -158,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
         "log-level": { type: "string", default: "info" },
         "no-terminal": { type: "boolean", default: false },
         "sim-hold-keys": { type: "string" },
+        "network-interface": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -171,6 +176,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const clock = createSystemClock();
+  const startedAt = clock.now();
   const terminal = !args["no-terminal"] && process.stdout.isTTY && process.stdin.isTTY;
   const askedLevel: string = args["log-level"];
   const log = createLogger({ level: terminal ? "warn" : args["log-level"] });
@@ -299,6 +305,13 @@ async function main(argv: string[]): Promise<number> {
       // with no line the shell falls back to calls.place, which fails at once (nobody to call)
       place: (id, target) => (emergencyCaller ? emergencyCaller.place(id, target) : Promise.reject(new Error("no line to call on"))),
       ended: (id) => emergencyCaller?.ended(id),
+      test: async () => {
+        const caller = emergencyCaller;
+        if (!caller) return { ok: false, message: TEST_NO_LINE };
+        // never within 30 min of start (RFC 6881 ED-81): a site's phones all rebooting must not flood the PSAP
+        if (clock.now() - startedAt < (bundle?.emergency?.testAfterBootMinutes ?? 30) * 60_000) return { ok: false, message: TEST_TOO_SOON };
+        return emergencyTestOutcome(await caller.test());
+      },
     },
     location: {
       setManual: (civic) => void setManualLocation(civic),
@@ -322,6 +335,7 @@ async function main(argv: string[]): Promise<number> {
     dataDir,
     clock,
     log,
+    ...(args["network-interface"] ? { iface: args["network-interface"] } : {}),
     onLocation: (l) => phone.dispatch({ type: "location", location: l ? { text: l.text || "(no street address)", source: l.source, ...(l.civic ? { civic: { ...l.civic } as Record<string, string> } : {}) } : null }),
   });
   await location.start();
@@ -420,6 +434,15 @@ async function main(argv: string[]): Promise<number> {
           // refused by the registrar on a phone the service provisioned: ask the service whether it still knows us
           if (r.state === "failed" && provisioned && /password|403/.test(r.reason)) void refresh();
         },
+        // a security desk's leg of an emergency call is the emergency caller's, never the phone core's
+        progress: (id, st) => {
+          if (emergencyCaller?.isDeskCall(id)) return emergencyCaller.deskProgress(id, st);
+          events.progress(id, st);
+          emergencyCaller?.progress(id, st);
+        },
+        ended: (id, reason, code) => (emergencyCaller?.isDeskCall(id) ? emergencyCaller.deskEnded(id) : events.ended(id, reason, code)),
+        held: (id, h) => void (emergencyCaller?.isDeskCall(id) || events.held(id, h)),
+        remoteHold: (id, h) => void (emergencyCaller?.isDeskCall(id) || events.remoteHold(id, h)),
       },
       clock,
       log,
@@ -453,6 +476,7 @@ async function main(argv: string[]): Promise<number> {
       budgetMs: 200,
       clock,
       log,
+      desk: { calls: s, audio: router },
     });
     // start() resolves after the first attempt; failures retry by themselves ("No service" on screen meanwhile)
     await s.start();

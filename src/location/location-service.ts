@@ -69,6 +69,9 @@ function sameLocation(a: KnownLocation | null, b: KnownLocation | null): boolean
 
 const HOUR = 3600_000;
 
+/** The key of the manual location of a network with no default gateway. */
+export const NO_GATEWAY = "ff:ff:ff:ff:ff:ff"; // the broadcast address: never a gateway's own
+
 /** The location orchestrator (see the file header). */
 export class LocationService {
   private readonly clock: Clock;
@@ -197,7 +200,7 @@ export class LocationService {
   /** Stores what the user typed as the location of the current network (its gateway MAC) and uses it there. */
   async setManual(civic: CivicAddress): Promise<KnownLocation> {
     if (!this.loaded) throw new Error("the location service is not started yet");
-    const mac = this.network()?.gatewayMac;
+    const mac = this.netKey();
     if (!mac) throw new Error("the default gateway's MAC address is not known yet, and a manual location is kept per network; try again once the network is up");
     const clean = normaliseCivic(civic);
     this.build("manual", clean, "Manual"); // throws, in plain words, before anything is stored
@@ -208,7 +211,7 @@ export class LocationService {
 
   /** Forgets the manual location of the current network. */
   async clearManual(): Promise<void> {
-    const mac = this.network()?.gatewayMac;
+    const mac = this.netKey();
     if (mac && this.loaded) await this.store.clearManual(mac);
     this.rebuildManual();
   }
@@ -217,8 +220,15 @@ export class LocationService {
     return this.deps.network?.state() ?? null;
   }
 
+  /**
+   * The network a manual location is kept for: its default gateway's MAC. A network with no gateway at all (an
+   * isolated lab, a phone watching loopback) counts as one network of its own; a gateway whose MAC is not learnt yet
+   * gives null (wait for it).
+   */
   private netKey(): string | null {
-    return this.network()?.gatewayMac ?? null;
+    const n = this.network();
+    if (!n) return null;
+    return n.gatewayMac ?? (n.gateway ? null : NO_GATEWAY);
   }
 
   /** The cached location goes back into the slot of its source (provisioned and manual are rebuilt from config/store). */

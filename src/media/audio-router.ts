@@ -27,6 +27,8 @@ export class AudioRouter {
   private readonly sources = new Map<() => Int16Array, string | undefined>();
   /** The calls joined in a local 3-way conference, by tag; null when there is none. */
   private conference: Set<string> | null = null;
+  /** Conference members whose own audio is not heard (listen-only). */
+  private listenOnly = new Set<string>();
   private ring: { playback: AudioPlayback; timer: Timer; source: ToneSource } | undefined;
   /** The board's tone plan: which country's tones and ring sound play. */
   private readonly tonePlan: TonePlanName;
@@ -121,9 +123,12 @@ export class AudioRouter {
   /**
    * A local 3-way conference: each call named in `tags` is sent the microphone mixed with the other calls' audio (the
    * earpiece hears every call anyway); null or one call ends it. The mixing runs on the device's clock, as all else.
+   * A `listenOnly` member (a security desk listening in on an emergency call, one-way) is sent the mix but is heard by
+   * no one: its audio reaches neither the earpiece nor the other calls.
    */
-  setConference(tags: string[] | null): void {
+  setConference(tags: string[] | null, opts: { listenOnly?: string[] } = {}): void {
     this.conference = tags && tags.length > 1 ? new Set(tags) : null;
+    this.listenOnly = new Set(this.conference ? (opts.listenOnly ?? []) : []);
   }
 
   /**
@@ -139,7 +144,8 @@ export class AudioRouter {
     const mic = this.muted ? new Int16Array(frame.length) : frame;
     const conf = this.conference;
     // every source is pulled every period, heard or not, so their buffers keep time
-    const heard = this.playback || conf ? [...this.sources].map(([pull, tag]) => ({ tag, pcm: pull() })) : [];
+    const pulled = this.playback || conf ? [...this.sources].map(([pull, tag]) => ({ tag, pcm: pull() })) : [];
+    const heard = this.listenOnly.size ? pulled.filter((h) => h.tag === undefined || !this.listenOnly.has(h.tag)) : pulled;
     for (const [cb, tag] of this.mic) {
       const others = conf && tag !== undefined && conf.has(tag) ? heard.filter((h) => h.tag !== undefined && h.tag !== tag && conf.has(h.tag)).map((h) => h.pcm) : [];
       cb(others.length ? mixFrames([mic, ...others]) : mic);

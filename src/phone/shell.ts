@@ -44,6 +44,13 @@ export interface ShellEmergency {
   place(callId: number, target: string): Promise<{ locationText: string | null }>;
   /** The call ended (no more location updates for it). */
   ended(callId: number): void;
+  /**
+   * Menu > Location > Test emergency call (RFC 6881 ED-77, TV-16): runs the test call (to urn:service:test.sos, with
+   * the location) or refuses it (ED-81: { ok: false, message: "Not within 30 min of start" }). Resolves with what the
+   * phone shows: ok with the test service's echo as `message` (emergencyTestOutcome() in core/emergency-test.ts turns
+   * SipPhone.emergencyTest's { code, text } into this), or not ok with the words to show. Absent: "No line".
+   */
+  test?(): Promise<{ ok: boolean; message: string }>;
 }
 
 export interface ShellProvisioning {
@@ -176,6 +183,18 @@ export class PhoneShell {
       case "clear-manual-location":
         this.ports.location?.clearManual();
         break;
+      case "emergency-test": {
+        const em = this.ports.emergency;
+        const result = (r: { ok: boolean; message: string }): void => this.dispatch({ type: "emergency-test-result", ok: r.ok, message: r.message });
+        // answered a turn later, port or not (never a dispatch inside this one); a port that throws still answers
+        void Promise.resolve()
+          .then(() => (em?.test ? em.test() : { ok: false, message: "No line" }))
+          .then(result, (err: Error) => {
+            this.log.warn({ err: err.message }, "emergency test failed");
+            result({ ok: false, message: "Emergency test failed" });
+          });
+        break;
+      }
       case "answer-call":
         calls?.answer(e.callId);
         break;

@@ -82,8 +82,10 @@ export interface ConfigBundle {
    * (sip:911@domain;user=phone). routes: tried when the registrar cannot be reached (an SBC or second proxy).
    * lync: Lync-compatible extras (Supported: geolocation, msftE911PidfExtn). elinCallerId: send the LLDP-MED ELIN as
    * the calling number. callbackMinutes: how long DND and forwarding stay off after the call (PSAP callback).
+   * testCalls: Menu > Location offers a test call to urn:service:test.sos (RFC 6881 ED-77), never within
+   * testAfterBootMinutes of start (default 30, ED-81).
    */
-  emergency?: { requestUri?: "service-urn" | "dial-string"; routes?: BundleServer[]; lync?: boolean; elinCallerId?: boolean; callbackMinutes?: number };
+  emergency?: { requestUri?: "service-urn" | "dial-string"; routes?: BundleServer[]; lync?: boolean; elinCallerId?: boolean; callbackMinutes?: number; testCalls?: boolean; testAfterBootMinutes?: number };
 }
 
 const server = {
@@ -222,6 +224,8 @@ export const CONFIG_BUNDLE_SCHEMA = {
         lync: { type: "boolean" },
         elinCallerId: { type: "boolean" },
         callbackMinutes: { type: "integer", minimum: 0, maximum: 240 },
+        testCalls: { type: "boolean" },
+        testAfterBootMinutes: { type: "integer", minimum: 0, maximum: 1440 },
       },
     },
     media: {

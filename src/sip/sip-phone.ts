@@ -3,7 +3,8 @@
 // It reports in plain events; it knows nothing of keys or screens, and media arrives through the media port.
 // Emergency calls (placeEmergency, updateLocation, notifyEmergency) go out whatever the registration: over the
 // registered connection or over second, unregistered user agents on the account's emergency routes (emergency-call.ts);
-// their RFC 6442 wire form is made by the transports' hooks (emergency-invite.ts).
+// their RFC 6442 wire form is made by the transports' hooks (emergency-invite.ts). The emergency test call
+// (emergencyTest, RFC 6881 ED-77) goes the same way, dressed the same, on a path of its own: no call events.
 import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Referral, type Session, type URI, type UserAgentDelegate } from "sip.js";
 import type { Clock, Timer } from "../base/clock.js";
 import type { Logger } from "../base/log.js";

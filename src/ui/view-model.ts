@@ -137,12 +137,16 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
       if (s.menu) {
         const here = s.menu.stack[s.menu.stack.length - 1];
         let body: string[];
-        if (here === "location") body = locationMenuItems(s).map((i) => i.label);
-        else if (here === "history") body = s.history.length ? s.history.map(historyLine) : ["No calls yet"];
+        let notice = s.notice;
+        if (here === "location") {
+          body = locationMenuItems(s).map((i) => i.label);
+          // the emergency test's result is a line of this menu already (emergency-test.ts): not said twice
+          if (notice && body.includes(notice)) notice = "";
+        } else if (here === "history") body = s.history.length ? s.history.map(historyLine) : ["No calls yet"];
         else if (here === "directory" && s.config.directory?.length) body = s.config.directory.map((d) => `${d.name} ${d.number}`);
         else if (here === "about" && s.about.length) body = s.about;
         else body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label === "Sign out" && s.signedOut ? "Sign in" : i.label));
-        return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: s.notice ? [...body, s.notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
+        return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: notice ? [...body, notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
       }
       if (s.signedOut) return { ...base, body: ["Signed out", "OK to sign in"], softkeys: ["", "", "", "Menu"] };
       if (s.signin) {

@@ -6,6 +6,7 @@ import type { CivicField, EntryMode, LocationEntry, PhoneEffect, PhoneState } fr
 export type { CivicField, EntryMode, LocationEntry } from "./phone-state.js";
 import type { MenuItem } from "./menus.js";
 import type { Step } from "./steps.js";
+import { testMenuItems } from "./emergency-test.js";
 
 
 export interface LocationField {
@@ -190,7 +191,8 @@ export function multitapTimer(s: PhoneState): Step {
 
 const SOURCE_WORDS: Readonly<Record<string, string>> = { lis: "LIS", "lldp-med": "LLDP-MED", dhcp: "DHCP", provisioned: "config", manual: "manual" };
 
-/** The Location menu: the current location (selected first: a long one scrolls), its source, and the actions. */
+/** The Location menu: the current location (selected first: a long one scrolls), its source, and the actions; with
+ * test calls allowed, "Test emergency call" and the last test's result (emergency-test.ts). */
 export function locationMenuItems(s: PhoneState): MenuItem[] {
   const l = s.location;
   return [
@@ -198,5 +200,6 @@ export function locationMenuItems(s: PhoneState): MenuItem[] {
     ...(l ? [{ label: `Source: ${SOURCE_WORDS[l.source] ?? l.source}`, value: "location:show" }] : []),
     { label: "Enter location", value: "location:enter" },
     { label: "Clear manual entry", value: "location:clear" },
+    ...testMenuItems(s),
   ];
 }

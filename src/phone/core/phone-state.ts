@@ -61,6 +61,16 @@ export interface EmergencyConfig {
   /** After an emergency call ends, incoming calls ring through DND and are not forwarded for this long (ms, default
    * 30 min). */
   callbackWindowMs?: number;
+  /** Menu > Location offers "Test emergency call" (RFC 6881 ED-77: an INVITE to urn:service:test.sos, TV-16). Default
+   * off. */
+  testCalls?: boolean;
+}
+
+/** Menu > Location > Test emergency call (emergency-test.ts): a test under way, and the last one's result line ("" for
+ * none yet). */
+export interface EmergencyTestState {
+  running: boolean;
+  result: string;
 }
 
 /** The civic elements the user types, in the order asked (RFC 5139 names). */
@@ -211,6 +221,8 @@ export interface PhoneState {
   /** Monotonic ms until which the emergency callback window lasts (incoming calls ring through DND, never forwarded),
    * or null outside it. Set when an emergency call ends; the "emergency-callback" timer clears it. */
   emergencyCallbackUntil: number | null;
+  /** The emergency test call (Menu > Location, with `config.emergency.testCalls`). */
+  emergencyTest: EmergencyTestState;
   config: PhoneConfig;
 }
 
@@ -250,7 +262,12 @@ export type PhoneEvent =
   /** The location service's current location changed (null: none known). */
   | { type: "location"; location: LocationInfo | null }
   /** The emergency INVITE of `callId` has left, with this location text (null: sent without a location). */
-  | { type: "emergency-location-sent"; callId: number; text: string | null };
+  | { type: "emergency-location-sent"; callId: number; text: string | null }
+  /** The emergency test call's result (the shell's answer to "emergency-test"): `ok` = the test service took it, and
+   * `message` is then what it echoed (ED-78; shown after "Emergency test OK", the first 60 characters); otherwise
+   * `message` says why, as shown ("Test service not available", "Emergency test failed: 486", "Not within 30 min of
+   * start", "No line"). */
+  | { type: "emergency-test-result"; ok: boolean; message: string };
 
 /** "emergency-callback": the end of the emergency callback window; "multitap": the pause that commits a letter. */
 export type TimerId = "interdigit" | "ended" | "idle-lock" | "emergency-callback" | "multitap" | `no-answer:${number}`;
@@ -295,6 +312,9 @@ export type PhoneEffect =
   | { type: "set-manual-location"; civic: Record<string, string> }
   /** Forget the manually entered location. */
   | { type: "clear-manual-location" }
+  /** Menu > Location > Test emergency call: run the test (the shell may refuse it: ED-81) and answer with an
+   * "emergency-test-result" event. */
+  | { type: "emergency-test" }
   | { type: "rejected"; event: string; why: string };
 
 export function initialState(config: PhoneConfig): PhoneState {
@@ -333,6 +353,7 @@ export function initialState(config: PhoneConfig): PhoneState {
     locationEntry: null,
     lastCountry: "US",
     emergencyCallbackUntil: null,
+    emergencyTest: { running: false, result: "" },
     notice: safe.refused[0] ?? "",
     config: safe.config,
   };

@@ -7,6 +7,7 @@ import { hangUpAll, offHook, toIdle, type Step } from "./steps.js";
 import { serviceSet, signInKey, signInResult, signInStart, signInSubmitted } from "./signin.js";
 import { callbackTimer, liveEmergency, locationChanged, locationPrompt, locationSent, openCallbackWindow, promptKey, refuseDuringEmergency } from "./emergency.js";
 import { locationEntryKey, locationMenuItems, multitapTimer, openLocationEntry, LOCATION_FIELDS } from "./location-entry.js";
+import { emergencyTestResult, startEmergencyTest, TEST_VALUE } from "./emergency-test.js";
 
 export type { Step } from "./steps.js";
 
@@ -117,6 +118,7 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
     if (r.chose === "location:show") return { state: { ...s, menu: r.menu, notice: "" }, effects: [] };
     if (r.chose === "location:enter") return { state: { ...s, menu: r.menu, locationEntry: openLocationEntry(s), notice: "" }, effects: [] };
     if (r.chose === "location:clear") return { state: { ...s, menu: r.menu, notice: "Manual location cleared" }, effects: [{ type: "clear-manual-location" }] };
+    if (r.chose === TEST_VALUE) return startEmergencyTest(s, r.menu);
     if (r.chose === "Factory reset") return { state: { ...s, menu: null, notice: "Resetting..." }, effects: [{ type: "factory-reset" }] };
     // signed in through the provisioning service: signing out forgets the user (the next one signs in); with a config
     // file IT placed, it only unregisters the line
@@ -241,6 +243,8 @@ function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
       return locationChanged(s, ev.location);
     case "emergency-location-sent":
       return locationSent(s, ev.callId, ev.text);
+    case "emergency-test-result":
+      return emergencyTestResult(s, ev.ok, ev.message, locationMenuItems);
     case "about":
       return { state: { ...s, about: ev.lines }, effects: [] };
     case "service-set":
@@ -319,6 +323,7 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     locationEntry: s.locationEntry ? { field: LOCATION_FIELDS[s.locationEntry.field].id, values: s.locationEntry.values, mode: s.locationEntry.mode, message: s.locationEntry.message } : null,
     emergencyCallbackUntil: s.emergencyCallbackUntil,
     callbackMode: s.emergencyCallbackUntil !== null,
+    emergencyTest: s.emergencyTest,
   };
 }
 

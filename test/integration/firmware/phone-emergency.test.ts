@@ -15,6 +15,9 @@ import { startRegistrar, freePort, type Registrar } from "../../../src/lab/regis
 import { startSipp, type SippHandle, type SippRun } from "../../../src/lab/sipp.js";
 import { startLisServer, type LisServer } from "../../../src/location/lis/lis-server.js";
 import { PhoneProcess } from "../../support/phone-process.js";
+import { FarPhone } from "../../../src/lab/far-phone.js";
+import { toneDbfs } from "../../../src/hal/emul/pcm-analysis.js";
+import { readWav } from "../../support/wav.js";
 import { assertValidPidf, header, pidfPart, received, untilListening } from "../../support/sip-messages.js";
 
 const run = promisify(execFile);
@@ -167,5 +170,112 @@ describe("the phone's emergency calls (LIS, Kamailio, a sipp PSAP and security d
     const invite = received(await done(p, "the PSAP"), "INVITE")[0];
     assert.equal(header(invite, "Geolocation"), undefined);
     assert.equal(header(invite, "Priority"), "emergency");
+  });
+
+  it("the admin page sets a manual location for the network (no LIS): it is shown, sent with 911 as method Manual, and cleared", async () => {
+    const p = await psap("psap-location.xml");
+    phone = await PhoneProcess.registered(bundle(null), ["--web", "tcp:127.0.0.1:0", "--network-interface", "lo"]);
+    for (let i = 0; i < 100 && !/phone face: (http:\S+)/.test(phone.out); i++) await new Promise((r) => setTimeout(r, 50));
+    const face = /phone face: (http:\S+)/.exec(phone.out)?.[1];
+    assert.ok(face, "the phone face listens");
+    const page = new URL("admin/location", face);
+    const before = (await (await fetch(new URL("admin/location.json", face))).json()) as { current: unknown };
+    assert.equal(before.current, null);
+    const bad = await fetch(page, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "country=USA&RD=Congress" });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /country must be two letters/);
+    const ok = await fetch(page, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ country: "US", A1: "TX", A3: "Austin", RD: "Congress", STS: "Ave", HNO: "100", FLR: "2", ROOM: "210" }).toString() });
+    const said = await ok.text();
+    assert.equal(ok.status, 200, said);
+    assert.match(said, /Location saved/);
+    const s = (await phone.until("the manual location", (x) => (x as unknown as LocationSummary).location?.source === "manual")) as unknown as LocationSummary;
+    assert.equal(s.location?.text, "100 Congress Ave, Fl 2, Rm 210");
+    await phone.keys("911");
+    await phone.until("the emergency call up", (x) => x.calls.some((c) => c.state === "connected"));
+    await phone.keys("END");
+    const part = pidfPart(received(await done(p, "the PSAP"), "INVITE")[0]);
+    await assertValidPidf(part.pidf);
+    assert.match(part.pidf, /<(\w+:)?method>Manual<\/(\w+:)?method>/);
+    assert.match(part.pidf, /Congress/);
+    const cleared = await fetch(page, { method: "DELETE" });
+    assert.equal(cleared.status, 200);
+    await phone.until("no location again", (x) => (x as unknown as LocationSummary).location === null);
+  });
+
+  it("TV-16: Menu > Location > Test emergency call reaches urn:service:test.sos with the location and shows the echo; refused within 30 min of start", async () => {
+    const l = await startLis();
+    const p = await psap("psap-test-ok.xml");
+    phone = await PhoneProcess.registered(bundle(l.url, { emergency: { testCalls: true, testAfterBootMinutes: 0 } }));
+    await phone.until("a location from the LIS", (s) => (s as unknown as LocationSummary).location?.source === "lis");
+    for (const k of ["MENU", "DOWN", "DOWN", "DOWN", "OK", "UP", "OK"]) await phone.keys(k);
+    const s = await phone.until("the test's result", (x) => /Emergency test OK/.test((x as unknown as { emergencyTest: { result: string } }).emergencyTest?.result ?? ""), 15000);
+    assert.match((s as unknown as { emergencyTest: { result: string } }).emergencyTest.result, /Test OK: location received: 1100 Lamar BLVD, Fl 3, Austin/);
+    assert.equal(s.calls.length, 0, "a test is not a call on the phone");
+    await done(p, "the test PSAP");
+    await phone.stop();
+    // the default: no test within 30 minutes of start (RFC 6881 ED-81)
+    phone = await PhoneProcess.registered(bundle(l.url, { emergency: { testCalls: true } }));
+    for (const k of ["MENU", "DOWN", "DOWN", "DOWN", "OK", "UP", "OK"]) await phone.keys(k);
+    await phone.until("refused", (x) => /Not within 30 min of start/.test((x as unknown as { emergencyTest: { result: string } }).emergencyTest?.result ?? ""));
+  });
+
+  describe("the security desk conferenced in (ConferenceUri, baresip PSAP and desk)", () => {
+    let k2: Registrar | undefined;
+    const fars: FarPhone[] = [];
+    afterEach(async () => {
+      await phone?.stop();
+      phone = undefined;
+      for (const f of fars.splice(0)) await f.stop();
+      await k2?.stop();
+      k2 = undefined;
+    });
+
+    /** A tone's level in the middle of what baresip recorded from the phone. */
+    async function heardBy(f: FarPhone, hz: number): Promise<number> {
+      await f.waitFor("CALL_CLOSED", 8000, () => true, 0);
+      const dec = (await f.recordings()).find((x) => x.endsWith("-dec.wav"));
+      assert.ok(dec, "baresip recorded what it got from the phone");
+      const rec = await readWav(dec);
+      const mid = rec.pcm.subarray(Math.floor(rec.pcm.length * 0.35), Math.floor(rec.pcm.length * 0.85));
+      return toneDbfs(mid, rec.rate, hz);
+    }
+
+    for (const mode of ["twoway", "oneway"] as const) {
+      it(`${mode}: once the PSAP answers the desk is called and hears the PSAP and the caller; ${mode === "twoway" ? "the PSAP hears the desk" : "no one hears the desk"}`, async () => {
+        const port = await freePort();
+        k2 = await startRegistrar({ users: [...USERS, { user: "1999", password: "pw-1999" }, { user: "7001", password: "pw-7001" }], lifetimeS: 600, emergencyRoute: { host: "127.0.0.1", port, transport: "tcp", psapUser: "1999" } });
+        const psapPhone = await FarPhone.start({ user: "1999", password: "pw-1999", registrar: { port: k2.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 660, sipPort: port });
+        fars.push(psapPhone);
+        const desk = await FarPhone.start({ user: "7001", password: "pw-7001", registrar: { port: k2.tcpPort, transport: "tcp" }, answer: "auto", toneHz: 440 });
+        fars.push(desk);
+        await psapPhone.registered();
+        await desk.registered();
+        phone = await PhoneProcess.registered({
+          version: 1,
+          accounts: [{ user: "1001", password: "pw-1001", displayName: "Alice", domain: "127.0.0.1", servers: [{ host: "127.0.0.1", port: k2.tcpPort, transport: "tcp" }] }],
+          sip: { retryFirstMs: 200, retryMaxMs: 1000, pingMs: 0 },
+          locationPolicy: { conferenceUri: "sip:7001@127.0.0.1", conferenceMode: mode },
+          location: { civic: { country: "US", A3: "Austin", RD: "Lamar", HNO: "1100" } },
+        });
+        await phone.cmd("set_hook", { state: "off" });
+        await phone.cmd("audio_inject", { path: "handset", tone: { hz: 1000, ms: 6000, dbfs: -12 } });
+        await phone.keys("911");
+        await phone.until("the PSAP answered", (x) => x.calls[0]?.state === "connected");
+        await phone.until("the desk's leg up too", (x) => ((x as unknown as { media: unknown[] }).media ?? []).length === 2, 10000);
+        assert.equal((await phone.state()).calls.length, 1, "the desk's leg is not a call of the phone's own (no second call on screen)");
+        await new Promise((r) => setTimeout(r, 2500));
+        await phone.cmd("set_hook", { state: "on" });
+        await phone.until("idle", (x) => x.calls.length === 0);
+        const deskHearsPsap = await heardBy(desk, 660);
+        const deskHearsCaller = await heardBy(desk, 1000);
+        assert.ok(deskHearsPsap > -35, `the desk hears the PSAP (660 Hz at ${deskHearsPsap.toFixed(1)} dBFS)`);
+        assert.ok(deskHearsCaller > -35, `the desk hears the caller (1 kHz at ${deskHearsCaller.toFixed(1)} dBFS)`);
+        const psapHearsDesk = await heardBy(psapPhone, 440);
+        const psapHearsCaller = await heardBy(psapPhone, 1000);
+        assert.ok(psapHearsCaller > -35, `the PSAP hears the caller (1 kHz at ${psapHearsCaller.toFixed(1)} dBFS)`);
+        if (mode === "twoway") assert.ok(psapHearsDesk > -35, `two-way: the PSAP hears the desk (440 Hz at ${psapHearsDesk.toFixed(1)} dBFS)`);
+        else assert.ok(psapHearsDesk < -50, `one-way: the PSAP does not hear the desk (440 Hz at ${psapHearsDesk.toFixed(1)} dBFS)`);
+      });
+    }
   });
 });

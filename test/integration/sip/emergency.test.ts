@@ -429,3 +429,139 @@ describe("emergency calls over SIP (Kamailio routing to a sipp PSAP)", function 
     await sippDone(far);
   });
 });
+
+describe("emergency test call over SIP (TV-16, RFC 6881 ED-77/ED-78: Kamailio routing urn:service:test.sos to a sipp PSAP)", function () {
+  this.timeout(60000);
+  let k: Registrar | undefined;
+  let h: Harness | undefined;
+  const sipps: SippHandle[] = [];
+  let psapPort = 0;
+
+  async function lab(): Promise<Registrar> {
+    psapPort = await freePort();
+    k = await startRegistrar({ users: USERS, lifetimeS: 600, emergencyRoute: { host: "127.0.0.1", port: psapPort, transport: "tcp" } });
+    return k;
+  }
+
+  async function psap(scenario: string): Promise<SippHandle> {
+    const s = await startSipp({ scenario: path.join(scenarios, scenario), port: psapPort, transport: "t1", keys: { user: "psap" }, timeoutS: 30 });
+    sipps.push(s);
+    const deadline = Date.now() + 5000;
+    while (!listening(psapPort)) {
+      if (Date.now() > deadline) throw new Error("sipp (the PSAP) is not listening");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return s;
+  }
+
+  function account(reg: Registrar, extra: Partial<SipAccount> = {}): SipAccount {
+    return { user: "1001", password: "pw-1001", displayName: "Alice", domain: "127.0.0.1", servers: [{ host: "127.0.0.1", port: reg.tcpPort, transport: "tcp" }], caCerts: [readFileSync(reg.caFile, "utf8")], ...extra };
+  }
+
+  async function registeredPhone(reg: Registrar): Promise<Harness> {
+    h = harness(account(reg));
+    await h.phone.start();
+    await h.until("registered", () => h?.registered() === true);
+    return h;
+  }
+
+  async function sippDone(s: SippHandle): Promise<SippRun> {
+    const r = await s.done;
+    assert.equal(r.code, 0, `the PSAP (sipp) found the test call wrong: ${r.errors}\n${r.messages.slice(-6000)}`);
+    return r;
+  }
+
+  /** The methods the phone sent, in order (OPTIONS/REGISTER left out). */
+  const methods = (p: Harness): string[] => p.sent.map((s) => s.text.split(" ")[0]).filter((m) => !["REGISTER", "OPTIONS", "SUBSCRIBE"].includes(m));
+
+  afterEach(async () => {
+    for (const s of sipps.splice(0)) s.stop();
+    await h?.phone.stop();
+    h = undefined;
+    await k?.stop();
+    k = undefined;
+  });
+
+  it("200 with SDP + text/plain: the echo is read, the call ended at once (ACK, BYE); dressed with location, no Priority; no call events, no media", async () => {
+    const reg = await lab();
+    const p = await registeredPhone(reg);
+    const far = await psap("psap-test-ok.xml");
+    const result = await p.phone.emergencyTest({ pidf: floor("3") });
+    assert.equal(result.code, 200);
+    assert.equal(result.text, "Test OK: location received: 1100 N Lamar BLVD, Fl 3, Austin\r\nPSAP: test.psap.example; service urn:service:test.sos");
+    const r = await sippDone(far);
+    assert.deepEqual(methods(p), ["INVITE", "ACK", "BYE"]);
+    const [invite] = received(r, "INVITE");
+    assert.equal(header(invite, "Priority"), undefined, "a test call is not marked as an emergency");
+    assert.equal(header(invite, "X-Deskphone-Emergency"), undefined, "the private marker never reaches the wire");
+    const part = pidfPart(invite);
+    assert.equal(part.first, "application/sdp");
+    assert.equal(header(invite, "Geolocation"), `<cid:${part.contentId}>`);
+    await assertValidPidf(part.pidf);
+    assert.deepEqual(p.media.offers, [{ hold: false, emergency: true }], "the offer a real emergency call makes");
+    assert.deepEqual(p.media.answers, [], "the media never started");
+    assert.deepEqual(p.progress, [], "the phone core hears nothing of the test");
+    assert.deepEqual(p.ended, []);
+  });
+
+  it("200 with a text/plain body alone (no SDP): the text is read and the call ended; Lync adds Supported: geolocation", async () => {
+    const reg = await lab();
+    const p = await registeredPhone(reg);
+    const far = await psap("psap-test-ok-plain.xml");
+    const result = await p.phone.emergencyTest({ pidf: floor("7"), lync: true });
+    assert.deepEqual(result, { code: 200, text: "Test OK: floor 7 received" });
+    await sippDone(far);
+    assert.deepEqual(methods(p), ["INVITE", "ACK", "BYE"]);
+    const invite = p.sent.find((s) => s.text.startsWith("INVITE "))?.text ?? "";
+    assert.match(header(invite, "Supported") ?? "", /\bgeolocation\b/);
+    assert.deepEqual(p.ended, []);
+  });
+
+  for (const code of [404, 486]) {
+    it(`${code} from the PSAP: resolves { code: ${code}, text: "" }, nothing but the ACK follows`, async () => {
+      const reg = await lab();
+      const p = await registeredPhone(reg);
+      const far = await psap(`psap-test-${code}.xml`);
+      const result = await p.phone.emergencyTest({ pidf: floor("3") });
+      assert.deepEqual(result, { code, text: "" });
+      await sippDone(far);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(methods(p), ["INVITE", "ACK"], "the non-2xx acknowledged (in its transaction), no BYE, no CANCEL");
+      assert.deepEqual(p.ended, []);
+      assert.deepEqual(p.progress, []);
+    });
+  }
+
+  it("not registered (registrar unreachable): the test goes over the emergency route, as a real call would", async () => {
+    const reg = await lab();
+    const dead = await freePort();
+    h = harness(account(reg, { servers: [{ host: "127.0.0.1", port: dead, transport: "tcp" }], emergencyRoutes: [{ host: "127.0.0.1", port: reg.tcpPort, transport: "tcp" }] }));
+    const p = h;
+    await p.phone.start();
+    assert.notEqual(p.phone.registration.state, "registered");
+    const far = await psap("psap-test-ok-plain.xml");
+    const result = await p.phone.emergencyTest({ pidf: floor("3") });
+    assert.deepEqual(result, { code: 200, text: "Test OK: floor 3 received" });
+    await sippDone(far);
+    assert.ok(p.logs.some((l) => /emergency test call: sending the INVITE/.test(String(l.msg)) && String(l.route) === `tcp:127.0.0.1:${reg.tcpPort}`));
+  });
+
+  it("nothing answers: resolves { code: 0 } after the routes are tried, never throws", async () => {
+    const silent = net.createServer((sock) => sock.on("data", () => undefined));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
+    try {
+      const dead = await freePort();
+      const silentPort = (silent.address() as net.AddressInfo).port;
+      h = harness({ user: "1001", password: "pw-1001", domain: "127.0.0.1", servers: [{ host: "127.0.0.1", port: dead, transport: "tcp" }], emergencyRoutes: [{ host: "127.0.0.1", port: silentPort, transport: "tcp" }] }, undefined, { emergencyAnswerMs: 300 });
+      const p = h;
+      await p.phone.start();
+      const t0 = Date.now();
+      const result = await p.phone.emergencyTest({ pidf: floor("3") });
+      assert.deepEqual(result, { code: 0, text: "" });
+      assert.ok(Date.now() - t0 < 5000);
+      assert.deepEqual(p.ended, []);
+    } finally {
+      silent.close();
+    }
+  });
+});

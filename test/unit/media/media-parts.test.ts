@@ -167,6 +167,25 @@ describe("audio router: conference and path switching", () => {
     assert.deepEqual(sent["call-2"], [5, 5, 1005, 1005, 5, 5], "call 2 hears the user, then the user and call 1");
   });
 
+  it("a listen-only member (a security desk on an emergency call, one-way) is sent the mix but heard by no one", () => {
+    const { clock, handset, router } = handsetRouter();
+    router.addSource(() => new Int16Array(160).fill(1000), "call-1"); // the PSAP
+    router.addSource(() => new Int16Array(160).fill(30), "call-2"); // the security desk
+    const sent: Record<string, number[]> = { "call-1": [], "call-2": [] };
+    router.onMic((f) => sent["call-1"].push(f[0]), "call-1");
+    router.onMic((f) => sent["call-2"].push(f[0]), "call-2");
+    handset.inject(new Int16Array(1600).fill(5), 8000);
+    router.setConference(["call-1", "call-2"], { listenOnly: ["call-2"] });
+    clock.advance(40);
+    assert.deepEqual(sent["call-1"], [5, 5], "the PSAP hears the user only, not the desk");
+    assert.deepEqual(sent["call-2"], [1005, 1005], "the desk hears the user and the PSAP");
+    const played = handset.captured();
+    assert.ok(played.length > 0 && played.every((v) => Math.abs(v - 1000) <= 2), `the earpiece plays the PSAP (and sidetone), never the desk (${[...new Set(played)].slice(0, 5).join(", ")})`);
+    router.setConference(["call-1", "call-2"]);
+    clock.advance(20);
+    assert.equal(sent["call-1"].at(-1), 35, "two-way: the PSAP hears the desk too");
+  });
+
   it("switches handset -> speaker mid-call without a gap: one microphone frame every period, the far end on the speaker at once", () => {
     const clock = new ManualClock();
     const handset = new EmulatedAudioDevice({ name: "handset", clock, capture: true, playback: true, bufferMs: 80 });

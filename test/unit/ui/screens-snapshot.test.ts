@@ -31,6 +31,10 @@ const asking = initialState({ ...config, emergency: { locationRequired: "disclai
 /** Location > Enter location, on the street: 1100 typed, then N and a pending "L". */
 const entering = run([registered, key("OK"), ...keys("1100#66"), { type: "timer", id: "multitap" }, ...keys("0555")], asking);
 
+/** Menu > Location with test calls allowed (TV-16), the cursor on "Test emergency call" (the last line). */
+const testLine = run([registered, located, key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("OK"), key("UP")], initialState({ ...config, emergency: { testCalls: true } }));
+const testResult = (ok: boolean, message: string): PhoneEvent => ({ type: "emergency-test-result", ok, message });
+
 /** name -> state; the order is the order in the snapshot files. */
 const SCREENS: Array<[string, PhoneState]> = [
   ["idle", run([registered])],
@@ -76,6 +80,10 @@ const SCREENS: Array<[string, PhoneState]> = [
   ["idle-location-needed", run([registered], asking)],
   ["idle-location-disclaimer", run([registered, key("SOFT3")], asking)],
   ["menu-location", run([key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("OK")], run([registered, located]))],
+  ["menu-location-test", testLine],
+  ["menu-location-testing", run([key("OK")], testLine)],
+  ["menu-location-test-ok", run([key("OK"), testResult(true, "Test OK: location received: 1100 N Lamar BLVD, Fl 3, Austin\nPSAP: test.psap.example")], testLine)],
+  ["menu-location-test-404", run([key("OK"), testResult(false, "Test service not available")], testLine)],
   ["location-entry", entering],
   ["location-entry-country", run(keys("####"), run([{ type: "timer", id: "multitap" }], entering))],
   ["location-entry-incomplete", run([registered, key("OK"), key("SOFT1")], asking)],
