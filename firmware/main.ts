@@ -32,7 +32,8 @@ import { MediaEngine } from "../src/media/media-engine.js";
 import { writeFileAtomic } from "../src/base/atomic-file.js";
 import type { HistoryEntry } from "../src/phone/core/phone-state.js";
 import { makeDeviceKey } from "../src/provisioning/device-identity.js";
-import { checkService, failureWords, fetchConfig, signIn, type ServiceFailure, type ServiceTarget } from "../src/provisioning/provisioning-client.js";
+import { checkService, failureWords, fetchConfig, putDelegates, signIn, type ServiceFailure, type ServiceTarget } from "../src/provisioning/provisioning-client.js";
+import { DELEGATION_CONTENT_TYPE, formatDelegationNotice } from "../src/sip/delegation-notice.js";
 import { discover, provisioningUrl } from "../src/provisioning/discovery.js";
 import { forgetProvisioned, loadProvisioned, readReport, reportProblem, saveProvisioned, type ProvisionedState } from "../src/provisioning/device-store.js";
 import { EmergencyCaller } from "../src/phone/emergency-caller.js";
@@ -93,6 +94,19 @@ function phoneConfigOf(b: ConfigBundle | null): PhoneConfig {
     callWaiting: b.features?.callWaiting ?? true,
     ...(b.accounts[0]?.ringPattern ? { ringPattern: b.accounts[0].ringPattern } : {}),
     ...(b.directory ? { directory: b.directory } : {}),
+    ...(b.accounts[0] ? { ownNumber: b.accounts[0].user } : {}),
+    ...(b.privateLine ? { privateLine: { number: b.privateLine.number, ...(b.privateLine.ringPattern ? { ringPattern: b.privateLine.ringPattern } : {}) } } : {}),
+    ...(b.delegation
+      ? {
+          delegation: {
+            enabled: b.delegation.enabled,
+            delegates: b.delegation.delegates,
+            ringMode: b.delegation.ringMode,
+            ringDelayMs: b.delegation.ringDelaySeconds * 1000,
+            bosses: b.delegation.bosses.map((x) => ({ number: x.number, ...(x.name ? { name: x.name } : {}), ringMode: x.ringMode, ringDelayMs: x.ringDelaySeconds * 1000 })),
+          },
+        }
+      : {}),
     ...(fwd ? { forward: { always: fwd.always ?? null, busy: fwd.busy ?? null, noAnswer: fwd.noAnswer ?? null, noAnswerMs: (fwd.noAnswerSeconds ?? 20) * 1000 } } : {}),
   };
 }
@@ -313,6 +327,32 @@ async function main(argv: string[]): Promise<number> {
         return emergencyTestOutcome(await caller.test());
       },
     },
+    delegation: {
+      notifyAnswered: (boss, caller, callerName) => {
+        const acc = account;
+        if (!sip || !acc) return;
+        const body = formatDelegationNotice({ kind: "delegate-answered", boss, caller, ...(callerName ? { callerName } : {}), delegate: acc.user });
+        void sip.sendMessage(`sip:${boss}@${acc.domain}`, body, DELEGATION_CONTENT_TYPE).then((code) => log.info({ boss, code }, "the boss was told a delegate answered"));
+      },
+      setDelegates: async (list) => {
+        const p = provisioned;
+        if (!p) return { ok: false, message: "Delegates are kept by the provisioning service: this phone has none" };
+        const target: ServiceTarget = service ? { url: service.url, caPem: service.caPem ?? p.serviceCaPem, clock } : { url: p.serviceUrl, caPem: p.serviceCaPem, clock };
+        const r = await putDelegates(target, p.certificatePem, p.privateKeyPem, list.map((d) => d.number));
+        if ("kind" in r) {
+          await problem("refresh", r, p.serviceUrl);
+          return { ok: false, message: `Delegates not saved: ${failureWords(r, hhmmOf)}` };
+        }
+        // each delegate added or removed is told at once (their phones fetch their new bosses)
+        const acc = account;
+        if (sip && acc)
+          for (const [kind, numbers] of [["delegate-added", r.added], ["delegate-removed", r.removed]] as const)
+            for (const n of numbers) void sip.sendMessage(`sip:${n}@${acc.domain}`, formatDelegationNotice({ kind, boss: acc.user, ...(acc.displayName ? { bossName: acc.displayName } : {}) }), DELEGATION_CONTENT_TYPE);
+        void refresh();
+        return { ok: true, message: "" };
+      },
+      changed: () => void refresh(),
+    },
     location: {
       setManual: (civic) => void setManualLocation(civic),
       clearManual: () => void location.current?.clearManual().catch((e: Error) => log.warn({ err: e.message }, "cannot clear the manual location")),
@@ -480,6 +520,8 @@ async function main(argv: string[]): Promise<number> {
     });
     // start() resolves after the first attempt; failures retry by themselves ("No service" on screen meanwhile)
     await s.start();
+    // a delegate's phone watches each boss's line (RFC 4235 dialog package) for the boss line keys
+    if (b.delegation?.enabled && b.delegation.bosses.length) s.watchDialogs(b.delegation.bosses.map((x) => x.number));
   }
 
   async function stopLine(): Promise<void> {

@@ -38,6 +38,26 @@ export interface RegistrarOptions {
    * with a PIDF-LO is too big for UDP's 1300 bytes).
    */
   emergencyRoute?: EmergencyRoute;
+  /**
+   * Private numbers (Lync's private line), as aliases of users (alias_db, db_text table `dbaliases`): a request to
+   * sip:2001@domain reaches user 1001's registered contact with the To header still naming 2001 (the phone tells the
+   * private line by it). A call to a private number never forks to the user's delegates. `{ "2001": "1001" }`.
+   */
+  aliases?: Record<string, string>;
+  /**
+   * Boss -> delegates: an INVITE to the boss's own number (not to the boss's private number, not from one of the
+   * delegates themselves) also rings each registered delegate at once (parallel forking: append_branch per delegate,
+   * lookup_branches). When one branch answers, tm CANCELs the others with `Reason: SIP;cause=200;text="Call completed
+   * elsewhere"`. `{ "1001": ["1002"] }`.
+   */
+  delegations?: Record<string, string[]>;
+  /**
+   * RFC 3325 for authenticated callers: user -> the numbers it may call as. An INVITE from an authenticated user that
+   * carries `P-Preferred-Identity: <sip:N@domain>` with N allowed for that user leaves with `P-Asserted-Identity:
+   * <sip:N@domain>`; otherwise P-Preferred-Identity (and any P-Asserted-Identity the user put in) is removed and the
+   * user's own identity is asserted. From is left as the phone sent it. `{ "1002": ["1001"] }`.
+   */
+  assertedIdentity?: Record<string, string[]>;
 }
 
 export interface EmergencyRoute {
@@ -61,6 +81,70 @@ export interface SdpEdit {
 }
 
 const substBody = (edits: SdpEdit[]): string => edits.map((e) => `subst_body("#${e.find}#${e.replace}#");`).join(" ");
+
+/** A user name or number as it may appear in the generated config (no quoting games). */
+function userName(u: string, what: string): string {
+  if (!/^[A-Za-z0-9._+-]+$/.test(u)) throw new Error(`${what} '${u}' is not a plain user name or number`);
+  return u;
+}
+
+/** Regex alternatives matching exactly these user names (dots and plus signs escaped). */
+const alternatives = (users: string[]): string => users.map((u) => u.replace(/[.+]/g, (c) => `[${c}]`)).join("|");
+
+interface PbxFeatures {
+  aliases?: Record<string, string>;
+  delegations?: Record<string, string[]>;
+  assertedIdentity?: Record<string, string[]>;
+}
+
+/** The route that forks a call to a boss to the boss's registered delegates (RegistrarOptions.delegations). */
+function delegatesBlock(delegations: Record<string, string[]>): string {
+  const bosses = Object.entries(delegations).filter(([, ds]) => ds.length);
+  const cases = bosses
+    .map(([boss, ds]) => {
+      const b = userName(boss, "boss");
+      const lines = ds
+        .map((d) => userName(d, "delegate"))
+        .filter((d) => d !== b)
+        .map((d) => `    if ($fU != "${d}" && $var(authuser) != "${d}" && registered("location", "sip:${d}@$rd")) { append_branch("sip:${d}@$rd"); $var(forked) = 1; }`)
+        .join("\n");
+      return `  if ($rU == "${b}") {\n${lines}\n  }`;
+    })
+    .join("\n");
+  return `
+# a call to a boss rings the boss's registered delegates at once (parallel forking); the first to answer wins and
+# tm CANCELs the other branches (local_cancel_reason: Reason: SIP;cause=200)
+route[DELEGATES] {
+  # an INVITE with Replaces (RFC 3891: a transfer completing; baresip 1.0 puts it in the To URI) or to a phone's own
+  # contact (a Request-URI with a port: one device, not the boss's address of record) is never forked
+  if (!is_method("INVITE") || $var(private) == 1 || is_present_hf("Replaces") || $tu =~ "Replaces=" || $ru =~ "@[^;?]+:[0-9]+") { return; }
+${cases}
+}
+`;
+}
+
+/** RFC 3325: the identity an authenticated caller may assert (RegistrarOptions.assertedIdentity). */
+function identityBlock(allowed: Record<string, string[]>): string {
+  const rules = Object.entries(allowed)
+    .filter(([, ns]) => ns.length)
+    .map(([user, ns]) => `  if ($var(authuser) == "${userName(user, "user")}" && $var(ppi) =~ "^(${alternatives(ns.map((n) => userName(n, "number")))})$") { $var(asserted) = $var(ppi); }`)
+    .join("\n");
+  return `
+# RFC 3325 trust domain: what a user prefers (P-Preferred-Identity) is asserted only where allowed; a user never
+# asserts anything itself
+route[IDENTITY] {
+  if (!is_method("INVITE") || $var(authuser) == "") { return; }
+  $var(ppi) = "";
+  if (is_present_hf("P-Preferred-Identity")) { $var(ppi) = $(hdr(P-Preferred-Identity){nameaddr.uri}{uri.user}); }
+  $var(asserted) = $var(authuser);
+${rules}
+  remove_hf("P-Preferred-Identity");
+  remove_hf("P-Asserted-Identity");
+  append_hf("P-Asserted-Identity: <sip:$var(asserted)@$fd>\\r\\n");
+  xlog("L_INFO", "IDENTITY $var(authuser) preferred '$var(ppi)', asserted $var(asserted) (Call-ID $ci)\\n");
+}
+`;
+}
 
 export interface Registrar {
   readonly udpPort: number;
@@ -121,10 +205,13 @@ route[EMERGENCY] {
 `;
 }
 
-function config(o: { udp: number; tcp: number; tls: number; dir: string; mpath: string; minExpires: number; sdpEdits?: RegistrarOptions["sdpEdits"]; emergencyRoute?: EmergencyRoute }): string {
+function config(o: { udp: number; tcp: number; tls: number; dir: string; mpath: string; minExpires: number; sdpEdits?: RegistrarOptions["sdpEdits"]; emergencyRoute?: EmergencyRoute } & PbxFeatures): string {
   const req = o.sdpEdits?.requests ?? [];
   const rpl = o.sdpEdits?.replies ?? [];
   const em = o.emergencyRoute;
+  const aliases = Object.keys(o.aliases ?? {}).length > 0;
+  const delegations = Object.values(o.delegations ?? {}).some((d) => d.length);
+  const identity = o.assertedIdentity !== undefined;
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -161,7 +248,7 @@ loadmodule "sanity.so"
 loadmodule "db_text.so"
 loadmodule "auth.so"
 loadmodule "auth_db.so"
-loadmodule "tls.so"
+loadmodule "tls.so"${aliases ? `\nloadmodule "alias_db.so"\nmodparam("alias_db", "db_url", "text://${o.dir}/db")` : ""}
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", ${o.minExpires})
 modparam("registrar", "max_expires", 3600)
@@ -176,11 +263,15 @@ modparam("auth", "qop", "auth")
 modparam("tls", "config", "${o.dir}/tls.cfg")
 modparam("rr", "enable_full_lr", 1)
 modparam("tm", "fr_inv_timer", 60000)
+# CANCELs tm sends to the other branches once one answered say why (RFC 3326): Reason: SIP;cause=200
+modparam("tm", "local_cancel_reason", 1)
 
 request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
   if (!sanity_check("1511", "7")) { exit; }
   force_rport();
+  // $var is per process and outlives the message: reset what the routes below read
+  $var(authuser) = ""; $var(private) = 0; $var(forked) = 0;
   if (is_method("OPTIONS") && $rU==$null) { sl_send_reply("200", "OK"); exit; }
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }
@@ -204,12 +295,20 @@ request_route {
   }
   if (is_method("INVITE|SUBSCRIBE|MESSAGE|REFER") && ($fd=="127.0.0.1" || $fd=="localhost")) {
     if (!proxy_authorize("$fd", "subscriber")) { proxy_challenge("$fd", "1"); exit; }
+    $var(authuser) = $au;
     consume_credentials();
-  }${em?.authenticate ? "\n  route(EMERGENCY);" : ""}
+  }${em?.authenticate ? "\n  route(EMERGENCY);" : ""}${identity ? "\n  route(IDENTITY);" : ""}
   if (is_method("INVITE|SUBSCRIBE|REFER")) { record_route(); }
   // the domain is the loopback address whatever port the R-URI names (a URI without one means 5060, not ours)
-  if ($rd=="127.0.0.1" || $rd=="localhost") {
-    // a number is looked up; a device's own contact (baresip's "1003-0x..." in a Refer-To/Replaces) goes as it is
+  if ($rd=="127.0.0.1" || $rd=="localhost") {${aliases ? `
+    // a private number is an alias of its user (the To header keeps the number dialled)
+    if (alias_db_lookup("dbaliases")) { $var(private) = 1; xlog("L_INFO", "PRIVATE LINE $tu -> $ru (Call-ID $ci)\\n"); }` : ""}${delegations ? "\n    route(DELEGATES);" : ""}
+    // a number is looked up; a device's own contact (baresip's "1003-0x..." in a Refer-To/Replaces) goes as it is${delegations ? `
+    if ($var(forked) == 1) {
+      // the boss and the delegates: each branch's address of record becomes its registered contacts
+      if (!lookup_branches("location") && $rU =~ "^[0-9]+$") { sl_send_reply("404", "Not Found"); exit; }
+      xlog("L_INFO", "DELEGATION $tu forked (Call-ID $ci)\\n");
+    } else` : ""}
     if (!lookup("location") && $rU =~ "^[0-9]+$") { sl_send_reply("404", "Not Found"); exit; }
   }
   // a PBX follows a phone's redirect (302, call forward): the Contact's user is looked up and called instead
@@ -217,7 +316,7 @@ request_route {
   if (!t_relay()) { sl_reply_error(); }
 }
 
-${em ? emergencyRouteBlock(em) : ""}
+${em ? emergencyRouteBlock(em) : ""}${delegations ? delegatesBlock(o.delegations ?? {}) : ""}${identity ? identityBlock(o.assertedIdentity ?? {}) : ""}
 ${rpl.length ? `onreply_route[SDP_EDITS] {\n  if (has_body("application/sdp")) { ${substBody(rpl)} }\n}\n` : ""}
 failure_route[REDIRECT] {
   if (t_is_canceled()) { exit; }
@@ -243,13 +342,15 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<Registrar>
   const ports = opts.ports ?? { udp: shared, tcp: shared, tls: await freePort() };
   const rows = opts.users.map((u, i) => `${i + 1}:${u.user}:127.0.0.1:${u.password.replace(/[:\\\n]/g, (c) => "\\" + c)}::`).join("\n");
   await fs.writeFile(path.join(dir, "db", "subscriber"), `id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)\n${rows}\n`);
-  await fs.writeFile(path.join(dir, "db", "version"), "table_name(string) table_version(int)\nsubscriber:7\n");
+  const aliasRows = Object.entries(opts.aliases ?? {}).map(([alias, user], i) => `${i + 1}:${userName(alias, "private number")}:127.0.0.1:${userName(user, "user")}:127.0.0.1`);
+  await fs.writeFile(path.join(dir, "db", "dbaliases"), `id(int,auto) alias_username(string) alias_domain(string) username(string) domain(string)\n${aliasRows.join("\n")}${aliasRows.length ? "\n" : ""}`);
+  await fs.writeFile(path.join(dir, "db", "version"), "table_name(string) table_version(int)\nsubscriber:7\ndbaliases:1\n");
   const key = path.join(dir, "key.pem");
   const cert = path.join(dir, "cert.pem");
   await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]);
   await fs.writeFile(path.join(dir, "tls.cfg"), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${key}\ncertificate = ${cert}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`);
   const cfg = path.join(dir, "kamailio.cfg");
-  await fs.writeFile(cfg, config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60, ...(opts.sdpEdits ? { sdpEdits: opts.sdpEdits } : {}), ...(opts.emergencyRoute ? { emergencyRoute: opts.emergencyRoute } : {}) }));
+  await fs.writeFile(cfg, config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60, ...(opts.sdpEdits ? { sdpEdits: opts.sdpEdits } : {}), ...(opts.emergencyRoute ? { emergencyRoute: opts.emergencyRoute } : {}), ...(opts.aliases ? { aliases: opts.aliases } : {}), ...(opts.delegations ? { delegations: opts.delegations } : {}), ...(opts.assertedIdentity ? { assertedIdentity: opts.assertedIdentity } : {}) }));
   const logFile = path.join(dir, "kamailio.log");
 
   let child: ChildProcess | undefined;

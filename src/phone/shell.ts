@@ -7,6 +7,7 @@ import type { HookSwitch } from "../hal/api/hook.js";
 import type { Keypad } from "../hal/api/keypad.js";
 import type { Leds } from "../hal/api/leds.js";
 import type { SipPhone, SipPhoneEvents } from "../sip/sip-phone.js";
+import { isDelegationContentType, parseDelegationNotice } from "../sip/delegation-notice.js";
 import type { AudioRouter } from "../media/audio-router.js";
 import { initialState, type HistoryEntry, type PhoneConfig, type PhoneEffect, type PhoneEvent, type PhoneState } from "./core/phone-state.js";
 import { reduce } from "./core/reduce.js";
@@ -35,8 +36,19 @@ export interface PhoneShellPorts {
   provisioning?: ShellProvisioning;
   /** Emergency calls (location, RFC 6442 INVITE, the security desk told): EmergencyCaller has this shape. */
   emergency?: ShellEmergency;
+  /** Boss/delegate work the SIP side and the provisioning service do for the core (the firmware implements it). */
+  delegation?: ShellDelegation;
   /** The location the user typed (Menu > Location), kept for the network the phone is on. */
   location?: { setManual(civic: Record<string, string>): void; clearManual(): void };
+}
+
+export interface ShellDelegation {
+  /** Tells the boss's phone that this delegate answered a call for them (a SIP MESSAGE). */
+  notifyAnswered(boss: string, caller: string, callerName?: string): void;
+  /** Saves the boss's new delegate list with the provisioning service and tells the delegates added or removed. */
+  setDelegates(delegates: Array<{ number: string; name?: string }>): Promise<{ ok: boolean; message: string }>;
+  /** A boss added or removed this user as a delegate: the config is fetched again (the bosses' line keys change). */
+  changed?(): void;
 }
 
 export interface ShellEmergency {
@@ -119,7 +131,10 @@ export class PhoneShell {
     return {
       registration: (r) => this.dispatch({ type: "registration", registration: r }),
       nextCallId: () => this.s.nextCallId,
-      incoming: (callId, info) => this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, ...(info.ring ? { ring: info.ring } : {}), ...now() }),
+      incoming: (callId, info) => this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, to: info.to, ...(info.ring ? { ring: info.ring } : {}), ...now() }),
+      dialogState: (boss, state) => this.dispatch({ type: "boss-state", boss, state }),
+      replaced: (callId, remote) => this.dispatch({ type: "call-remote-changed", callId, remote: { uri: remote.uri, ...(remote.name ? { name: remote.name } : {}) }, number: remote.number }),
+      message: (from, contentType, body) => this.onMessage(from, contentType, body),
       progress: (callId, state) => this.dispatch({ type: "call-progress", callId, state, at: this.clock.now() }),
       held: (callId, held) => this.dispatch({ type: "call-held", callId, held }),
       remoteHold: (callId, held) => this.dispatch({ type: "call-remote-hold", callId, held }),
@@ -134,6 +149,27 @@ export class PhoneShell {
       },
       referred: (callId, newCallId, remote) => this.dispatch({ type: "call-referred", callId, newCallId, remote: { uri: remote.uri }, number: remote.number, at: this.clock.now() }),
     };
+  }
+
+  /** A SIP MESSAGE: a delegation notice from another phone (boss or delegate) becomes a phone event. */
+  private onMessage(from: { uri: string; user: string; name?: string }, contentType: string, body: string): void {
+    if (!isDelegationContentType(contentType)) {
+      this.log.info({ from: from.uri, contentType }, "a message the phone does not show");
+      return;
+    }
+    const r = parseDelegationNotice(body);
+    if (!r.ok) {
+      if (!r.ignored) this.log.warn({ from: from.uri, err: r.error }, "a delegation notice the phone cannot read");
+      return;
+    }
+    const n = r.notice;
+    if (n.kind === "delegate-answered") {
+      this.dispatch({ type: "delegate-answered", caller: n.caller, ...(n.callerName ? { callerName: n.callerName } : {}), delegate: n.delegate, ...(from.name ? { delegateName: from.name } : {}), at: this.clock.now(), wallAt: this.clock.wallNow() });
+      return;
+    }
+    const boss = n.bossName ? `${n.bossName} (${n.boss})` : n.boss;
+    this.dispatch({ type: "delegation-notice", text: n.kind === "delegate-added" ? `You are now a delegate of ${boss}` : `You are no longer a delegate of ${boss}` });
+    this.ports.delegation?.changed?.();
   }
 
   private run(e: PhoneEffect): void {
@@ -174,7 +210,19 @@ export class PhoneShell {
               this.dispatch({ type: "emergency-location-sent", callId: id, text: null });
             },
           );
-        } else calls?.place(e.callId, e.target, { emergency: e.emergency });
+        } else calls?.place(e.callId, e.target, { emergency: e.emergency, ...(e.onBehalfOf ? { onBehalfOf: e.onBehalfOf } : {}) });
+        break;
+      }
+      case "notify-delegate-answered":
+        this.ports.delegation?.notifyAnswered(e.boss, e.caller, e.callerName);
+        break;
+      case "set-delegates": {
+        const d = this.ports.delegation;
+        if (d)
+          void d.setDelegates(e.delegates).then(
+            (r) => !r.ok && this.dispatch({ type: "delegation-notice", text: r.message }),
+            (err: Error) => this.dispatch({ type: "delegation-notice", text: `Delegates not saved: ${err.message}` }),
+          );
         break;
       }
       case "set-manual-location":

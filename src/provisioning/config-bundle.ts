@@ -86,7 +86,47 @@ export interface ConfigBundle {
    * testAfterBootMinutes of start (default 30, ED-81).
    */
   emergency?: { requestUri?: "service-urn" | "dial-string"; routes?: BundleServer[]; lync?: boolean; elinCallerId?: boolean; callbackMinutes?: number; testCalls?: boolean; testAfterBootMinutes?: number };
+  /**
+   * The user's private line (Lync's): a second number, inbound only, never in the directory. Calls to it ring with
+   * `ringPattern` (the phone picks a distinct one when absent), ring through DND, and are never forwarded or sent to
+   * delegates.
+   */
+  privateLine?: BundlePrivateLine;
+  /**
+   * Boss / delegate calling, present only when IT's delegation policy enables it. ringMode and ringDelaySeconds are
+   * this user's own as a boss (calls to them ring their delegates at once, or after that many seconds); delegates are
+   * this user's delegates (the boss edits them on the phone: PUT /v1/delegates); bosses are the users this user is a
+   * delegate of, each with that boss's ring mode.
+   */
+  delegation?: BundleDelegation;
 }
+
+export type RingMode = "simultaneous" | "delayed";
+
+export interface BundlePrivateLine {
+  number: string;
+  ringPattern?: "standard" | "double" | "triple" | "short";
+}
+
+export interface BundleDelegation {
+  enabled: boolean;
+  ringMode: RingMode;
+  ringDelaySeconds: number;
+  delegates: Array<{ number: string; name?: string }>;
+  bosses: Array<{ number: string; name?: string; ringMode: RingMode; ringDelaySeconds: number }>;
+}
+
+/** The most delegates a boss has, and the most bosses a delegate serves (Lync's limits were of this order). */
+export const MAX_DELEGATES = 8;
+export const MAX_BOSSES = 4;
+/** The longest delay before a boss's calls ring the delegates ("delayed" ring mode). */
+export const MAX_RING_DELAY_SECONDS = 60;
+
+/** A dialable number in the delegation and private-line fields: digits, +, * and #. */
+const dialNumber = { type: "string", minLength: 1, maxLength: 32, pattern: "^[0-9*#+]+$" } as const;
+const ringMode = { enum: ["simultaneous", "delayed"] } as const;
+const ringDelaySeconds = { type: "integer", minimum: 0, maximum: MAX_RING_DELAY_SECONDS } as const;
+const personName = { type: "string", minLength: 1, maxLength: 64 } as const;
 
 const server = {
   type: "object",
@@ -228,6 +268,37 @@ export const CONFIG_BUNDLE_SCHEMA = {
         testAfterBootMinutes: { type: "integer", minimum: 0, maximum: 1440 },
       },
     },
+    privateLine: {
+      type: "object",
+      additionalProperties: false,
+      required: ["number"],
+      properties: { number: dialNumber, ringPattern: { enum: ["standard", "double", "triple", "short"] } },
+    },
+    delegation: {
+      type: "object",
+      additionalProperties: false,
+      required: ["enabled", "ringMode", "ringDelaySeconds", "delegates", "bosses"],
+      properties: {
+        enabled: { type: "boolean" },
+        ringMode,
+        ringDelaySeconds,
+        delegates: {
+          type: "array",
+          maxItems: MAX_DELEGATES,
+          items: { type: "object", additionalProperties: false, required: ["number"], properties: { number: dialNumber, name: personName } },
+        },
+        bosses: {
+          type: "array",
+          maxItems: MAX_BOSSES,
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["number", "ringMode", "ringDelaySeconds"],
+            properties: { number: dialNumber, name: personName, ringMode, ringDelaySeconds },
+          },
+        },
+      },
+    },
     media: {
       type: "object",
       additionalProperties: false,
@@ -263,7 +334,26 @@ export function checkBundle(data: unknown, file = "config"): ConfigBundle {
       }),
     );
   }
+  checkPeople(b, file);
   return b;
+}
+
+/** What the schema cannot say about the private line and delegation: no number twice, none the user's own. */
+function checkPeople(b: ConfigBundle, file: string): void {
+  const bad = (where: string, why: string): never => {
+    throw new PhoneError(ErrorCodes.CONFIG_INVALID, `${file}: ${where}: ${why}`, { file });
+  };
+  const own = new Set(b.accounts.map((a) => a.user));
+  if (b.privateLine && own.has(b.privateLine.number)) bad("/privateLine/number", `${b.privateLine.number} is the account's own number; the private line is a second number`);
+  if (!b.delegation) return;
+  for (const list of ["delegates", "bosses"] as const) {
+    const seen = new Set<string>();
+    b.delegation[list].forEach((p, i) => {
+      if (own.has(p.number)) bad(`/delegation/${list}/${i}/number`, `${p.number} is the account's own number (a user cannot be their own ${list === "delegates" ? "delegate" : "boss"})`);
+      if (seen.has(p.number)) bad(`/delegation/${list}/${i}/number`, `${p.number} is listed twice`);
+      seen.add(p.number);
+    });
+  }
 }
 
 /** Reads, parses and checks a bundle file; PEM paths in trustedCAs are read (relative to the file). */

@@ -1,6 +1,7 @@
 // The phone's side of the provisioning service's HTTPS API (src/provisioning/server/openapi.yaml): sign in with
-// extension + PIN + CSR, then refresh the config with mutual TLS. Every failure becomes words for the screen and a
-// code for IT's error report; the PIN is sent once and never kept or logged. Answers are size-capped and checked.
+// extension + PIN + CSR, then refresh the config with mutual TLS, and (a boss's phone) write back the delegates the boss
+// picked. Every failure becomes words for the screen and a code for IT's error report; the PIN is sent once and never
+// kept or logged. Answers are size-capped and checked.
 import * as https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { checkBundle, type ConfigBundle } from "./config-bundle.js";
@@ -26,7 +27,9 @@ export type ServiceFailure =
   | { kind: "unreachable"; reason: string }
   | { kind: "untrusted"; reason: string }
   | { kind: "revoked" }
-  | { kind: "bad-answer"; reason: string };
+  | { kind: "bad-answer"; reason: string }
+  /** The service understood and said no (PUT /v1/delegates: an unknown extension, too many, delegation off): its words. */
+  | { kind: "refused"; code: string; reason: string };
 
 export interface SignedIn {
   deviceId: string;
@@ -43,7 +46,7 @@ interface Answer {
   body: unknown;
 }
 
-function request(t: ServiceTarget, method: "GET" | "POST", route: string, body: unknown, tls: { certPem?: string; keyPem?: string } = {}): Promise<Answer | ServiceFailure> {
+function request(t: ServiceTarget, method: "GET" | "POST" | "PUT", route: string, body: unknown, tls: { certPem?: string; keyPem?: string } = {}): Promise<Answer | ServiceFailure> {
   let url: URL;
   try {
     url = new URL(route, t.url);
@@ -160,6 +163,60 @@ export async function fetchConfig(t: ServiceTarget, certPem: string, keyPem: str
   return bundleOf(a.body);
 }
 
+/** The delegates as the service stored them (PUT /v1/delegates): who they are now, and who was added and removed. */
+export interface DelegatesSaved {
+  ok: true;
+  delegates: Array<{ number: string; name: string }>;
+  added: string[];
+  removed: string[];
+  /** The boss's ring mode as now stored. */
+  ringMode: "simultaneous" | "delayed";
+  ringDelaySeconds: number;
+}
+
+/** The most of the service's own words a refusal carries to the screen. */
+const MAX_REASON_CHARS = 200;
+
+/** The service's message, printable and cut short (it never holds a secret, but it is shown as it is). */
+const wordsOf = (m: unknown): string => (typeof m === "string" ? m.replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, MAX_REASON_CHARS) : "");
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/**
+ * Replaces the boss's delegates with `delegates` (extensions; [] removes them all), with the device certificate
+ * (mutual TLS), and sets the boss's ring mode too when `ring` is given. A refusal (unknown extension, the boss's own,
+ * more than 8, one listed twice, delegation off) is `{ kind: "refused" }` with the service's words; a revoked device
+ * or removed user is `{ kind: "revoked" }`.
+ */
+export async function putDelegates(
+  t: ServiceTarget,
+  certPem: string,
+  keyPem: string,
+  delegates: string[],
+  ring?: { ringMode: "simultaneous" | "delayed"; ringDelaySeconds?: number },
+): Promise<DelegatesSaved | ServiceFailure> {
+  const a = await request(t, "PUT", "v1/delegates", { delegates, ...(ring ? { ringMode: ring.ringMode, ...(ring.ringDelaySeconds !== undefined ? { ringDelaySeconds: ring.ringDelaySeconds } : {}) } : {}) }, { certPem, keyPem });
+  if (isFailure(a)) return a;
+  const err = errorOf(a.body);
+  if (a.status === 401 || (a.status === 403 && (err.code === undefined || err.code === "PHONE_ERR_DEVICE_REVOKED"))) return { kind: "revoked" };
+  if (a.status === 400 || a.status === 409 || a.status === 413) return { kind: "refused", code: typeof err.code === "string" ? err.code.slice(0, 64) : `HTTP ${a.status}`, reason: wordsOf(err.message) || `HTTP ${a.status}` };
+  if (a.status !== 200) return { kind: "bad-answer", reason: `HTTP ${a.status}${err.code ? ` ${err.code}` : ""}` };
+  const b = (a.body !== null && typeof a.body === "object" ? a.body : {}) as Record<string, unknown>;
+  const list = b.delegates;
+  const people = Array.isArray(list) && list.every((d) => d !== null && typeof d === "object" && typeof (d as { number?: unknown }).number === "string" && typeof (d as { name?: unknown }).name === "string");
+  if (!people || !isStringList(b.added) || !isStringList(b.removed)) return { kind: "bad-answer", reason: "the answer lacks the delegates, or who was added and removed" };
+  const ringMode = b.ringMode === "delayed" ? "delayed" : "simultaneous";
+  const ringDelaySeconds = typeof b.ringDelaySeconds === "number" && Number.isInteger(b.ringDelaySeconds) ? b.ringDelaySeconds : 0;
+  return {
+    ok: true,
+    delegates: (list as Array<{ number: string; name: string }>).map((d) => ({ number: d.number, name: d.name })),
+    added: b.added,
+    removed: b.removed,
+    ringMode,
+    ringDelaySeconds,
+  };
+}
+
 /** Whether a service answers at `t` (GET /v1/health over TLS the phone trusts): null when it does, else why not. */
 export async function checkService(t: ServiceTarget): Promise<ServiceFailure | null> {
   const a = await request(t, "GET", "v1/health", undefined);
@@ -182,5 +239,7 @@ export function failureWords(f: ServiceFailure, clock: (d: Date) => string): str
       return "This phone was signed out by IT";
     case "bad-answer":
       return `The provisioning service answered badly: ${f.reason}`;
+    case "refused":
+      return `Not saved: ${f.reason}`;
   }
 }

@@ -5,10 +5,12 @@
 // registered connection or over second, unregistered user agents on the account's emergency routes (emergency-call.ts);
 // their RFC 6442 wire form is made by the transports' hooks (emergency-invite.ts). The emergency test call
 // (emergencyTest, RFC 6881 ED-77) goes the same way, dressed the same, on a path of its own: no call events.
-import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Referral, type Session, type URI, type UserAgentDelegate } from "sip.js";
+import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Message, type Referral, type Session, type URI, type UserAgentDelegate } from "sip.js";
 import type { Clock, Timer } from "../base/clock.js";
 import type { Logger } from "../base/log.js";
 import { resolveServer, systemResolver, type Resolver, type SipServer } from "./dns-targets.js";
+import type { DialogEntry, DialogParticipant, LineState } from "./dialog-info.js";
+import { DialogNotifier, DialogWatchers } from "./dialog-package.js";
 import { EmergencyCall, emergencyRoutes, emergencyTestCall, type EmergencyCallOptions, type EmergencyRoute, type EmergencyTestOptions, type EmergencyTestResult, type RouteHost } from "./emergency-call.js";
 import { EmergencyDressing, rewriteEmergencyIncoming, sipToServiceUrn } from "./emergency-invite.js";
 import type { MediaPort } from "./media-port.js";
@@ -18,6 +20,7 @@ import { NodeTransport, type NodeTransportOptions, type TransportTarget } from "
 
 export type { SipServer } from "./dns-targets.js";
 export type { EmergencyCallOptions, EmergencyTestOptions, EmergencyTestResult } from "./emergency-call.js";
+export type { LineState } from "./dialog-info.js";
 
 export interface SipAccount {
   /** The extension / user part of the address of record. */
@@ -73,7 +76,9 @@ export interface SipTuning {
 
 export const DEFAULT_SIP_TUNING: SipTuning = { backoffMs: { first: 1000, max: 60_000 }, pingMs: 30_000, pingTimeoutMs: 8000, keepAliveMs: 30_000, refreshFrequency: 85 };
 
-export type SipEndReason = "remote-hangup" | "busy" | "rejected" | "not-found" | "unavailable" | "cancelled" | "failed" | "transferred" | "forwarded" | "local-hangup";
+/** "answered-elsewhere": the caller's CANCEL said the call was answered on another branch (RFC 3326 Reason cause=200,
+ * "Call completed elsewhere": a delegate, or another of the user's devices, took it); not a missed call. */
+export type SipEndReason = "remote-hangup" | "busy" | "rejected" | "not-found" | "unavailable" | "cancelled" | "answered-elsewhere" | "failed" | "transferred" | "forwarded" | "local-hangup";
 
 export interface SipRegistration {
   state: "registering" | "registered" | "failed";
@@ -85,8 +90,12 @@ export interface SipPhoneEvents {
   registration(r: SipRegistration): void;
   /** The id the phone will give the next incoming call (asked first, so the call is known to SIP before the phone acts on it). */
   nextCallId(): number;
-  /** A call arrived (the phone may answer, reject or forward it before this returns). */
-  incoming(callId: number, info: { remote: { uri: string; name?: string }; number: string; ring?: "standard" | "double" | "triple" | "short" }): void;
+  /**
+   * A call arrived (the phone may answer, reject or forward it before this returns). `to`: the user part of the To
+   * header, the number the caller dialled: the account's own user, its private number (an alias of it on the
+   * server), or a boss's number when the server forked the boss's call to this delegate.
+   */
+  incoming(callId: number, info: { remote: { uri: string; name?: string }; number: string; to: string; ring?: "standard" | "double" | "triple" | "short" }): void;
   progress(callId: number, state: "ringing" | "early" | "connected"): void;
   held(callId: number, held: boolean): void;
   remoteHold(callId: number, held: boolean): void;
@@ -96,6 +105,15 @@ export interface SipPhoneEvents {
   mwi(waiting: boolean, count: number): void;
   /** An emergency call was answered: whether the INVITE answered carried the location (a refusal may drop it). */
   emergencyAnswered?(callId: number, carriedLocation: boolean): void;
+  /**
+   * A SIP MESSAGE arrived (already answered 200). `from` is its From (user = the user part). Delegation notices come
+   * as `application/vnd.deskphone.delegation+json` (read them with delegation-notice.ts); text/plain as it is.
+   */
+  message?(from: { uri: string; user: string; name?: string }, contentType: string, body: string): void;
+  /** Call `callId` was replaced by an INVITE with Replaces (RFC 3891): it goes on, with this far end now. */
+  replaced?(callId: number, remote: { uri: string; number: string; name?: string }): void;
+  /** The line state of a number watched with watchDialogs() (RFC 4235 dialog package); "unknown" without a subscription. */
+  dialogState?(number: string, state: LineState): void;
 }
 
 interface CallRecord {
@@ -104,6 +122,17 @@ interface CallRecord {
   why?: SipEndReason;
   code?: number;
   connected: boolean;
+  /** Who the call is with, for the dialog package (absent when withheld, or on the private line). */
+  remote?: DialogParticipant;
+  /** An outgoing call got a provisional response (RFC 4235: early rather than trying). */
+  progressed?: boolean;
+  /**
+   * A call to another number than the user's own: its private number (an alias), or a boss's call forked to this
+   * delegate. Watchers learn only that the line is in use (the private line is unpublished; a boss's call is not ours).
+   */
+  otherLine?: boolean;
+  /** This session was replaced by another (an INVITE with Replaces, RFC 3891): its end is not the call's end. */
+  replaced?: boolean;
 }
 
 /**
@@ -116,6 +145,32 @@ export function ringFromAlertInfo(header: string): "standard" | "double" | "trip
   if (dr) return (["standard", "double", "triple", "short", "short"] as const)[Number(dr) - 1];
   if (/urn:alert:source:internal|info=alert-internal/i.test(header)) return "double";
   return undefined;
+}
+
+/**
+ * The dialog an INVITE replaces (RFC 3891 §6.1): from its Replaces header, or, from a transferee that puts the
+ * Refer-To URI's headers into the To URI instead (baresip 1.0: `To: <sip:b@h?Replaces=id?to-tag?x?from-tag?y>`, its
+ * unescaping turning ';' and '=' into '?'), from there. Undefined when the INVITE replaces nothing.
+ */
+export function replacesOf(header: string | undefined, to: string | undefined): { callId: string; toTag?: string; fromTag?: string } | undefined {
+  let text = header?.trim();
+  if (!text) {
+    const m = /[?&]Replaces=([^>&]*)/i.exec(to ?? "");
+    if (!m) return undefined;
+    try {
+      text = decodeURIComponent(m[1]);
+    } catch {
+      text = m[1];
+    }
+  }
+  const parts = text.split(/[;?=]/).map((x) => x.trim());
+  const callId = parts[0];
+  if (!callId) return undefined;
+  const after = (name: string): string | undefined => {
+    const i = parts.findIndex((p, k) => k > 0 && p.toLowerCase() === name);
+    return i > 0 ? parts[i + 1] : undefined;
+  };
+  return { callId, ...(after("to-tag") ? { toTag: after("to-tag") } : {}), ...(after("from-tag") ? { fromTag: after("from-tag") } : {}) };
 }
 
 /** Words for a failed registration's status code. */
@@ -135,6 +190,15 @@ function endReason(code: number): SipEndReason {
   if (code === 480 || code === 408 || code === 410) return "unavailable";
   if (code === 487) return "cancelled";
   return "failed";
+}
+
+/** Whether a CANCEL's Reason headers (RFC 3326) say the call was answered elsewhere: SIP cause 200, or the words. */
+export function answeredElsewhere(reasons: string[]): boolean {
+  return reasons.some((r) =>
+    r
+      .split(",")
+      .some((one) => (/^\s*sip\s*;/i.test(one) && /;\s*cause\s*=\s*200\b/i.test(one)) || /completed elsewhere/i.test(one)),
+  );
 }
 
 /** Parses an RFC 3842 message-summary body. */
@@ -181,6 +245,11 @@ export class SipPhone {
   /** Emergency test calls under way: their responses as received, by Call-ID (the text/plain echo, ED-78). */
   private readonly testWatch = new Map<string, (raw: string) => void>();
   private reg: SipRegistration = { state: "registering", server: "", reason: "" };
+  /** The dialog package's notifier: watchers (delegates, busy lamp fields) of this phone's calls. */
+  private readonly notifier: DialogNotifier;
+  /** The dialog package's subscriber side: the numbers this phone watches (a delegate's bosses). */
+  private readonly watchers: DialogWatchers;
+  private dialogWatchersAllowed: string[] | undefined;
 
   constructor(
     private readonly account: SipAccount,
@@ -195,6 +264,22 @@ export class SipPhone {
     if (!account.servers.length) throw new Error("the SIP account has no server");
     setUdpTransactionTimers();
     this.dressing = new EmergencyDressing({ username: account.authUser ?? account.user, password: account.password });
+    this.notifier = new DialogNotifier({
+      clock,
+      log,
+      aor: () => `sip:${account.user}@${account.domain}`,
+      users: () => [account.user],
+      snapshot: () => this.dialogSnapshot(),
+      allowed: () => this.dialogWatchersAllowed,
+    });
+    this.watchers = new DialogWatchers({
+      clock,
+      log,
+      ua: () => this.ua,
+      target: (n) => this.targetUri(n),
+      backoffMs: tuning.backoffMs,
+      report: (n, st) => this.events.dialogState?.(n, st),
+    });
   }
 
   get registration(): SipRegistration {
@@ -227,6 +312,11 @@ export class SipPhone {
             const m = parseMessageSummary(n.request.body ?? "");
             this.events.mwi(m.waiting, m.count);
           }
+        },
+        onMessage: (m) => this.onMessage(m),
+        onSubscribeRequest: (req) => {
+          if (this.stopped) req.reject({ statusCode: 480 });
+          else this.notifier.onSubscribe(req);
         },
       },
     );
@@ -311,6 +401,9 @@ export class SipPhone {
     this.stopped = true;
     this.retry?.cancel();
     this.ping?.cancel();
+    // the watchers hear this phone is gone (NOTIFY terminated), and its own subscriptions end (unSUBSCRIBE)
+    this.notifier.terminateAll("noresource", !!this.transport?.isConnected());
+    this.watchers.stop();
     for (const [id] of this.calls) this.hangup(id);
     for (const e of [...this.emergencies.values()]) e.dispose();
     for (const u of [...this.routeUas]) this.closeRouteUa(u);
@@ -336,6 +429,8 @@ export class SipPhone {
     this.registerer = undefined;
     this.subscriber?.dispose().catch(() => undefined);
     this.subscriber = undefined;
+    this.watchers.suspend();
+    this.notifier.terminateAll("deactivated", true);
     if (r?.state === RegistererState.Registered) r.unregister().catch(() => undefined);
     this.reg = { state: "registering", server: "", reason: "" }; // so the next line is reported
     this.setReg({ state: "failed", server: this.describe(this.target), reason: "Signed out" });
@@ -415,6 +510,7 @@ export class SipPhone {
         this.setReg({ state: "registered", server: this.describe(this.target), reason: "" });
         this.armPing();
         if (this.account.mwi) this.subscribeMwi();
+        this.watchers.resume();
       } else if (s === RegistererState.Unregistered && this.reg.state === "registered") {
         // the registration ran out without a refresh: start over
         this.fail("Registration expired", false);
@@ -465,6 +561,7 @@ export class SipPhone {
     this.log.warn({ why, server: this.describe(this.target) }, "SIP connection lost");
     this.registerer = undefined;
     this.subscriber = undefined;
+    this.watchers.suspend();
     this.fail(`Connection lost (${why})`, true);
   }
 
@@ -526,11 +623,13 @@ export class SipPhone {
 
   private watch(id: number, rec: CallRecord): void {
     rec.session.stateChange.addListener((s) => {
+      this.notifier.changed();
       if (s === SessionState.Established && !rec.connected) {
         rec.connected = true;
         this.events.progress(id, "connected");
       }
       if (s === SessionState.Terminated) {
+        if (rec.replaced) return; // the call goes on in the session that replaced this one
         this.calls.delete(id);
         if (rec.connected) this.reportQuality(rec.session);
         // sip.js moves to Terminated before it hands the final response to onReject: read the code a turn later
@@ -563,7 +662,12 @@ export class SipPhone {
     });
   }
 
-  place(callId: number, target: string, opts: { emergency: boolean }): void {
+  /**
+   * Places a call. `onBehalfOf` (a delegate calling for a boss): the INVITE carries `P-Preferred-Identity:
+   * <sip:BOSS@domain>` (RFC 3325); From stays this phone's own address of record, and the server decides whether the
+   * far end sees the boss (it asserts the boss's identity only for the boss's delegates).
+   */
+  place(callId: number, target: string, opts: { emergency: boolean; onBehalfOf?: string }): void {
     const ua = this.ua;
     if (!ua) {
       this.events.ended(callId, "failed");
@@ -573,6 +677,7 @@ export class SipPhone {
     try {
       const extraHeaders = this.account.hideCallerId && !opts.emergency ? ["Privacy: id"] : [];
       if (opts.emergency) extraHeaders.push("Priority: emergency");
+      if (opts.onBehalfOf && !opts.emergency) extraHeaders.push(`P-Preferred-Identity: <${this.targetUri(opts.onBehalfOf).toString()}>`);
       inviter = new Inviter(ua, this.targetUri(target), { extraHeaders, earlyMedia: true });
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "cannot place the call");
@@ -584,15 +689,20 @@ export class SipPhone {
 
   /** Sends the INVITE of an outgoing call and follows it. */
   private startInvite(callId: number, inviter: Inviter): void {
-    const rec: CallRecord = { session: inviter, connected: false };
+    const rec: CallRecord = { session: inviter, connected: false, remote: { uri: inviter.remoteIdentity.uri.toString() } };
     this.calls.set(callId, rec);
     this.watch(callId, rec);
+    this.notifier.changed();
     inviter.delegate = { onRefer: (referral) => this.onRefer(callId, referral) };
     inviter
       .invite({
         requestDelegate: {
           onProgress: (r) => {
             const code = r.message.statusCode ?? 0;
+            if (code > 100 && !rec.progressed) {
+              rec.progressed = true;
+              this.notifier.changed();
+            }
             if (code === 180) this.events.progress(callId, "ringing");
             else if (code === 183 && r.message.body) this.events.progress(callId, "early");
           },
@@ -633,12 +743,15 @@ export class SipPhone {
             const rec = this.calls.get(callId);
             if (rec) rec.session = session;
             else this.calls.set(callId, { session, connected: false });
+            this.notifier.changed();
           },
           onRefer: (referral) => this.onRefer(callId, referral),
           answered: (carried) => this.events.emergencyAnswered?.(callId, carried),
           progress: (state) => {
             const rec = this.calls.get(callId);
             if (state === "connected" && rec) rec.connected = true;
+            if (rec) rec.progressed = true;
+            this.notifier.changed();
             this.events.progress(callId, state);
           },
           ended: (reason, code) => {
@@ -646,6 +759,7 @@ export class SipPhone {
             this.calls.delete(callId);
             if (this.emergencies.get(callId) === call) this.emergencies.delete(callId);
             if (rec?.connected) this.reportQuality(rec.session);
+            this.notifier.changed();
             this.events.ended(callId, rec?.why ?? reason, code);
           },
           closeRoute: (route, linger) => this.closeRoute(route, linger),
@@ -831,7 +945,57 @@ export class SipPhone {
       .finally(() => void transport.dispose().catch(() => undefined));
   }
 
+  /**
+   * An INVITE with Replaces (RFC 3891), e.g. a transfer completing: the call it names goes on with the new party. The
+   * new session takes the call's id (the phone keeps one call: its far end changed), is accepted at once, and the
+   * replaced session is ended. True when it was handled (a Replaces naming no call of ours is answered 481).
+   */
+  private replaceCall(inv: Invitation): boolean {
+    const header = replacesOf(inv.request.getHeader("Replaces"), inv.request.getHeader("To"));
+    if (!header) return false;
+    const { callId, toTag, fromTag } = header;
+    const tags = [toTag, fromTag];
+    const found = [...this.calls].find(([, c]) => {
+      const d = c.session.dialog;
+      return !!d && d.callId === callId && tags.includes(d.localTag) && tags.includes(d.remoteTag);
+    });
+    if (!found || found[1].session.state !== SessionState.Established) {
+      this.log.warn({ replaces: callId }, "an INVITE replacing a call this phone does not have: refused (481)");
+      inv.reject({ statusCode: 481 }).catch(() => undefined);
+      return true;
+    }
+    const [id, old] = found;
+    old.replaced = true;
+    const rec: CallRecord = { session: inv, connected: false };
+    this.calls.set(id, rec);
+    // the new session is this call now: its end ends the call (and must not report a second "connected")
+    inv.stateChange.addListener((st) => {
+      this.notifier.changed();
+      if (st === SessionState.Established) rec.connected = true;
+      if (st === SessionState.Terminated && this.calls.get(id) === rec) {
+        this.calls.delete(id);
+        queueMicrotask(() => this.events.ended(id, rec.why ?? "remote-hangup", rec.code));
+      }
+    });
+    inv.delegate = { onRefer: (referral) => this.onRefer(id, referral) };
+    const from = inv.remoteIdentity;
+    this.log.info({ callId: id, by: from.uri.toString() }, "call replaced (RFC 3891): it goes on with a new party");
+    inv
+      .accept()
+      .then(() => {
+        this.events.replaced?.(id, { uri: from.uri.toString(), number: from.uri.user ?? "", ...(from.displayName ? { name: from.displayName } : {}) });
+        old.session.bye().catch(() => undefined);
+      })
+      .catch((e: Error) => {
+        this.log.warn({ err: e.message }, "the replacing call could not be answered: the old one stays");
+        old.replaced = false;
+        this.calls.set(id, old);
+      });
+    return true;
+  }
+
   private onInvite(inv: Invitation): void {
+    if (this.replaceCall(inv)) return;
     const paiText = inv.request.getHeader("P-Asserted-Identity");
     const pai = paiText ? Grammar.nameAddrHeaderParse(paiText) : undefined;
     const hidden = /(^|[;,\s])id([;,\s]|$)/i.test(inv.request.getHeader("Privacy") ?? "");
@@ -839,19 +1003,26 @@ export class SipPhone {
     const uri = from.uri?.toString() ?? "";
     const number = hidden ? "" : (from.uri?.user ?? "");
     const name = hidden ? "Anonymous" : (from.displayName || undefined);
-    const rec: CallRecord = { session: inv, connected: false };
+    const to = inv.request.to.uri.user ?? "";
+    // what the dialog package tells watchers: nothing of a withheld caller; of a call to another number (the
+    // unpublished private line, a boss's call) not even its Call-ID and tags (no pickup of it by Replaces)
+    const otherLine = !!to && to !== this.account.user && to !== this.account.authUser;
+    const shown = !hidden && !otherLine && uri;
+    const rec: CallRecord = { session: inv, connected: false, ...(otherLine ? { otherLine } : {}), ...(shown ? { remote: { uri, ...(name ? { display: name } : {}) } } : {}) };
     // the record is in place before the phone hears of the call: it may reject or forward it at once (DND, forward)
     const id = this.events.nextCallId();
     this.calls.set(id, rec);
     this.watch(id, rec);
+    this.notifier.changed();
     inv.delegate = {
-      onCancel: () => {
-        rec.why = "cancelled";
+      onCancel: (cancel) => {
+        // RFC 3326: a forking proxy cancels the other branches once one answered (Reason: SIP;cause=200)
+        rec.why = answeredElsewhere(cancel.request.getHeaders("Reason")) ? "answered-elsewhere" : "cancelled";
       },
       onRefer: (referral) => this.onRefer(id, referral),
     };
     const ring = ringFromAlertInfo(inv.request.getHeaders("Alert-Info").join(","));
-    this.events.incoming(id, { remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number, ...(ring ? { ring } : {}) });
+    this.events.incoming(id, { remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number, to, ...(ring ? { ring } : {}) });
   }
 
   /** The far end transfers us (REFER, RFC 3515): accept, call the Refer-To target; the old call ends by its BYE. */
@@ -971,13 +1142,103 @@ export class SipPhone {
             a.why = "transferred";
             b.why = "transferred";
             a.session.bye().catch(() => undefined);
-            // the target should end the replaced dialog itself (RFC 3891); one that does not support Replaces would
-            // leave it up, so this side ends it too (a BYE crossing the target's own is answered 481, harmlessly)
-            if (b.session.state === SessionState.Established) b.session.bye().catch(() => undefined);
+            // the target ends the replaced dialog itself once the transferee's INVITE with Replaces arrives (RFC 3891);
+            // ending it here at once would make that INVITE find nothing (481). One that does not support Replaces
+            // would leave it up, so this side ends it after a grace period (a BYE crossing the target's: 481, harmless)
+            this.clock.setTimeout(() => {
+              if (b.session.state === SessionState.Established) b.session.bye().catch(() => undefined);
+            }, 5000);
           },
         },
       })
       .catch((e: Error) => this.log.warn({ err: e.message }, "attended transfer failed"));
+  }
+
+  // ---- messages and the dialog package (delegation, busy lamp field) ----
+
+  /**
+   * Sends a SIP MESSAGE (RFC 3428) to `uri` (a number, user@host or a SIP URI) over the registered connection.
+   * Resolves with the final status code (200/202 delivered; 404 nobody registered there; 407 handled inside), or 0
+   * when nothing answered (timeout, no connection, transport error). Never throws.
+   */
+  sendMessage(uri: string, text: string, contentType = "text/plain; charset=UTF-8"): Promise<number> {
+    return new Promise<number>((resolve) => {
+      try {
+        const ua = this.ua;
+        if (!ua || this.stopped || !this.transport?.isConnected()) {
+          resolve(0);
+          return;
+        }
+        const to = this.targetUri(uri);
+        const core = ua.userAgentCore;
+        const from = UserAgent.makeURI(`sip:${this.account.user}@${this.account.domain}`) as URI;
+        const msg = core.makeOutgoingRequestMessage("MESSAGE", to, from, to, {}, [], { contentDisposition: "render", contentType, content: text });
+        // sip.js makes up a 408 (Timer F) or 503 (transport error) with no headers at all: those are "no answer"
+        const code = (r: { message: Core.IncomingResponseMessage }): number => (r.message.getHeader("Call-ID") === undefined ? 0 : (r.message.statusCode ?? 0));
+        core.request(msg, {
+          onAccept: (r) => resolve(code(r)),
+          onReject: (r) => {
+            this.log.info({ uri, code: r.message.statusCode }, "MESSAGE not delivered");
+            resolve(code(r));
+          },
+          onRedirect: (r) => resolve(code(r)),
+        });
+      } catch (e) {
+        this.log.warn({ uri, err: (e as Error).message }, "MESSAGE not sent");
+        resolve(0);
+      }
+    });
+  }
+
+  /** An incoming MESSAGE: answered 200, then handed on. */
+  private onMessage(m: Message): void {
+    m.accept().catch(() => undefined);
+    try {
+      const req = m.request;
+      const from = req.from;
+      const name = from.displayName || undefined;
+      this.events.message?.({ uri: from.uri.toString(), user: from.uri.user ?? "", ...(name ? { name } : {}) }, req.getHeader("Content-Type") ?? "text/plain", req.body ?? "");
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "incoming MESSAGE not handled");
+    }
+  }
+
+  /**
+   * Watches these numbers' calls (RFC 4235 dialog package; a delegate's boss line keys): a subscription per number
+   * (Event: dialog, Accept: application/dialog-info+xml, 600 s) while registered, made again after a failure (with
+   * backoff) or a lost connection. Each state goes to events.dialogState. Replaces the list watched before; [] stops.
+   */
+  watchDialogs(numbers: string[]): void {
+    this.watchers.set(numbers);
+    if (this.reg.state === "registered" && !this.signedOut && !this.stopped) this.watchers.resume();
+  }
+
+  /** Who may watch this phone's calls (user parts; others get 403); undefined (the default) = anyone the server let through. */
+  allowDialogWatchers(users: string[] | undefined): void {
+    this.dialogWatchersAllowed = users ? [...users] : undefined;
+  }
+
+  /** This phone's calls as RFC 4235 dialogs (what watchers are told). */
+  private dialogSnapshot(): DialogEntry[] {
+    const out: DialogEntry[] = [];
+    for (const [id, rec] of this.calls) {
+      const s = rec.session;
+      if (s.state === SessionState.Terminated) continue;
+      const outgoing = s instanceof Inviter;
+      const state = s.state === SessionState.Established ? "confirmed" : outgoing && !rec.progressed ? "trying" : "early";
+      const dialog = rec.otherLine ? undefined : s.dialog;
+      const callId = rec.otherLine ? undefined : (dialog?.callId ?? (s as Inviter | Invitation).request.callId);
+      out.push({
+        id: `call-${id}`,
+        state,
+        direction: outgoing ? "initiator" : "recipient",
+        ...(callId ? { callId } : {}),
+        ...(dialog ? { localTag: dialog.localTag, remoteTag: dialog.remoteTag } : {}),
+        local: { uri: `sip:${this.account.user}@${this.account.domain}`, ...(this.account.displayName ? { display: this.account.displayName } : {}) },
+        ...(rec.remote ? { remote: rec.remote } : {}),
+      });
+    }
+    return out;
   }
 
   /** DTMF: RFC 4733 through the media session; SIP INFO (application/dtmf-relay) when it was not negotiated. */

@@ -1,8 +1,11 @@
 // Phone state -> Screen: what each state of the phone shows, in plain words.
-import type { Call, HistoryEntry, PhoneState } from "../phone/core/phone-state.js";
+import type { Call, DelegateEntry, HistoryEntry, PhoneState } from "../phone/core/phone-state.js";
 import { MENUS, MENU_TITLES } from "../phone/core/menus.js";
 import { DEFAULT_DISCLAIMER, promptOnScreen } from "../phone/core/emergency.js";
 import { entryText, locationMenuItems, LOCATION_FIELDS, type LocationEntry } from "../phone/core/location-entry.js";
+import { bossesMenuItems, bossLabelOf, delegatesMenuItems, delegationOn, mainMenuItems, onDelegateLine } from "../phone/core/delegation.js";
+import { bossSoftkeyShown } from "../phone/core/boss-keys.js";
+import { PRIVATE_BANNER } from "../phone/core/private-line.js";
 import type { Screen, StatusIcon } from "./screen.js";
 
 /** Below this MOS the call screen warns of a poor network (the media's E-model estimate; G.107 puts "many users
@@ -29,12 +32,23 @@ export function callTimer(from: number, now: number): string {
 
 const who = (c: Call): string => c.remote.name || c.number || c.remote.uri;
 
-/** A call-history line: "> 1002 Bob 2m" (placed), "< ..." (received), "! ..." (missed). */
-export function historyLine(e: HistoryEntry): string {
+/** A call-history line: "> 1002 Bob 2m" (placed), "< ..." (received), "! ..." (missed); then who answered it for the
+ * user ("by Dave"), the boss it was for ("for Alice", `bossName` names the number), or "private" (the private line). */
+export function historyLine(e: HistoryEntry, bossName: (n: string) => string = (n) => n): string {
   const mark = e.kind === "placed" ? ">" : e.kind === "received" ? "<" : "!";
   const name = e.name ? ` ${e.name}` : "";
   const len = e.seconds ? ` ${e.seconds >= 60 ? `${Math.round(e.seconds / 60)}m` : `${e.seconds}s`}` : "";
-  return `${mark} ${e.number}${name}${len}`;
+  const by = e.answeredBy ? ` by ${e.answeredByName || e.answeredBy}` : "";
+  const boss = e.forBoss ? ` for ${bossName(e.forBoss)}` : "";
+  const line = e.line === "private" ? " private" : "";
+  return `${mark} ${e.number}${name}${by}${boss}${line}${len}`;
+}
+
+/** What a call is for, besides its party: a boss ("For Alice"), or the private line. */
+function callTag(s: PhoneState, c: Call): string {
+  if (c.forBoss) return `For ${c.forBoss.name || c.forBoss.number}`;
+  if (c.onBehalfOf) return `For ${bossLabelOf(s, c.onBehalfOf)}`;
+  return c.line === "private" ? PRIVATE_BANNER : "";
 }
 
 function callLine(c: Call, now: number): string {
@@ -63,9 +77,16 @@ function callScreen(s: PhoneState, base: { title: string; clock: string; icons: 
     return { ...base, body: [`Conference ${focus.connectedAt !== null ? callTimer(focus.connectedAt, now) : ""}`.trimEnd(), parties.map(who).join(" + "), s.muted ? "Microphone muted" : ""].filter((l, i) => i < 2 || l), softkeys: ["", "Split", "", "End"] };
   }
   if (focus.emergency) return emergencyScreen(s, focus, other, base, now);
+  const st = s.safeTransfer;
+  if (st && st.consult === focus.id && focus.state !== "connected" && focus.state !== "held")
+    // safe transfer: the boss's phone rings; the caller waits held, and comes back if the boss does not answer
+    return { ...base, body: [`Transfer to ${focus.remote.name || focus.number}`, other ? `Held: ${who(other)}` : "", "Back if no answer"], softkeys: ["", "", "Transfer", "Cancel"] };
   const poor = focus.state === "connected" && focus.mos !== undefined && focus.mos < POOR_MOS;
-  const second = focus.emergency ? "Stay on the line" : s.muted ? "Microphone muted" : poor ? "Poor network quality" : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
-  const otherLine = other ? (other.state === "incoming" ? `Waiting: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
+  const tag = callTag(s, focus);
+  const second = focus.emergency ? "Stay on the line" : s.muted ? "Microphone muted" : poor ? "Poor network quality" : tag && focus.state !== "incoming" ? tag : focus.remote.name && focus.state !== "incoming" ? focus.number : focus.remoteHold ? "On hold by far end" : "";
+  // a waiting call for a boss, or to the private line, says so instead of "Waiting"
+  const waitingTag = other && other.state === "incoming" ? (other.forBoss ? `For ${other.forBoss.name || other.forBoss.number}` : other.line === "private" ? "Private" : "Waiting") : "";
+  const otherLine = other ? (other.state === "incoming" ? `${waitingTag}: ${who(other)}` : `${other.state === "held" ? "Held" : "Line"}: ${who(other)}`) : "";
   // the other call comes before anything else: on a 4-row LCD only two body lines show
   const body = [callLine(focus, now), otherLine || s.notice || second, otherLine ? s.notice || second : ""].filter((l, i) => i === 0 || l);
   let softkeys: string[];
@@ -118,6 +139,11 @@ function locationEntryScreen(e: LocationEntry, clock: string, icons: StatusIcon[
   };
 }
 
+/** Menu > Delegates > Add delegate: the extension typed, then why it cannot be added or what to do. */
+function delegateEntryScreen(e: DelegateEntry, clock: string, icons: StatusIcon[]): Screen {
+  return { title: "Add delegate", clock, icons, body: [`${e.digits}_`, e.message || "Extension, then OK"], softkeys: ["", "", "Delete", "Add"] };
+}
+
 export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
   const now = ctx.now ?? 0;
   const icons: StatusIcon[] = [];
@@ -134,19 +160,29 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
         // no softkeys: on a 4-row LCD the emergency hint needs the row
         return { ...base, body: ["Phone locked", s.unlockEntry ? `PIN: ${"*".repeat(s.unlockEntry.length)}` : "Enter PIN, then OK", s.notice || "Emergency: dial 911"] };
       if (s.locationEntry) return locationEntryScreen(s.locationEntry, ctx.clock, icons);
+      if (s.delegateEntry) return delegateEntryScreen(s.delegateEntry, ctx.clock, icons);
       if (s.menu) {
         const here = s.menu.stack[s.menu.stack.length - 1];
         let body: string[];
         let notice = s.notice;
-        if (here === "location") {
+        let softkeys = ["", "", "Back", "OK"];
+        if (here === "main") body = mainMenuItems(s).map((i) => i.label);
+        else if (here === "delegates") {
+          body = delegatesMenuItems(s).map((i) => i.label);
+          if (onDelegateLine(s)) softkeys = ["", "Delete", "Back", ""];
+        } else if (here === "bosses") {
+          body = bossesMenuItems(s).map((i) => i.label);
+          softkeys = body.length ? ["", "", "Back", "Call"] : ["", "", "Back", ""];
+          if (!body.length) body = ["No bosses"];
+        } else if (here === "location") {
           body = locationMenuItems(s).map((i) => i.label);
           // the emergency test's result is a line of this menu already (emergency-test.ts): not said twice
           if (notice && body.includes(notice)) notice = "";
-        } else if (here === "history") body = s.history.length ? s.history.map(historyLine) : ["No calls yet"];
+        } else if (here === "history") body = s.history.length ? s.history.map((e) => historyLine(e, (n) => bossLabelOf(s, n))) : ["No calls yet"];
         else if (here === "directory" && s.config.directory?.length) body = s.config.directory.map((d) => `${d.name} ${d.number}`);
         else if (here === "about" && s.about.length) body = s.about;
         else body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label === "Sign out" && s.signedOut ? "Sign in" : i.label));
-        return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: notice ? [...body, notice] : body, selected: s.menu.cursor, softkeys: ["", "", "Back", "OK"] };
+        return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: notice ? [...body, notice] : body, selected: s.menu.cursor, softkeys };
       }
       if (s.signedOut) return { ...base, body: ["Signed out", "OK to sign in"], softkeys: ["", "", "", "Menu"] };
       if (s.signin) {
@@ -177,20 +213,35 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
       }
       // the disclaimer (the location prompt dismissed under "disclaimer") is read, not glanced at: both rows, no scrolling
       const e = s.config.emergency;
+      // a delegate's Bosses list (the boss lines, on boards without BOSS keys)
+      const softkeys = ["Redial", "DND", delegationOn(s)?.bosses.length ? "Bosses" : "", "Menu"];
       if (s.notice && e?.locationRequired === "disclaimer" && s.notice === (e.disclaimer || DEFAULT_DISCLAIMER))
-        return { ...base, body: [...twoRows(s.notice), service === "Ready" ? "" : service, second, third].filter((l, i) => i < 2 || l), softkeys: ["Redial", "DND", "", "Menu"] };
-      return { ...base, body: third ? [status, second, third] : [status, second], softkeys: ["Redial", "DND", "", "Menu"] };
+        return { ...base, body: [...twoRows(s.notice), service === "Ready" ? "" : service, second, third].filter((l, i) => i < 2 || l), softkeys };
+      // "Answered by Dave for you: Carol Jones" (the boss's phone) reads best on two rows, when the second is free
+      const by = !second && !third ? /^(Answered by .+?) (for you: .+)$/.exec(status) : null;
+      if (by) return { ...base, body: [by[1], by[2]], softkeys };
+      return { ...base, body: third ? [status, second, third] : [status, second], softkeys };
     }
-    case "dialtone":
-      return { ...base, body: [s.transferFrom !== null ? (s.consultFor === "conference" ? "Add to conference:" : "Transfer to:") : "Dial a number", s.notice], softkeys: ["", "", "", "End"] };
+    case "dialtone": {
+      // transferring a call for a boss: the "Boss" softkey is a safe transfer to the boss
+      const boss = bossSoftkeyShown(s) ? "Boss" : "";
+      if (s.transferFrom === null && s.onBehalfOf) return { ...base, body: [`Call for ${bossLabelOf(s, s.onBehalfOf)}:`, s.notice], softkeys: ["", "", "", "End"] };
+      return { ...base, body: [s.transferFrom !== null ? (s.consultFor === "conference" ? "Add to conference:" : "Transfer to:") : "Dial a number", s.notice], softkeys: ["", boss, "", "End"] };
+    }
     case "dialing":
       if (s.transferFrom !== null && s.consultFor === "conference") return { ...base, body: [`Add: ${s.dialled}`, s.notice || "SEND, then CONF"], softkeys: ["Send", "", "", "End"] };
-      if (s.transferFrom !== null) return { ...base, body: [`Transfer to: ${s.dialled}`, s.notice || "TRANSFER or SEND"], softkeys: ["Send", "", "Transfer", "End"] };
+      if (s.transferFrom !== null) return { ...base, body: [`Transfer to: ${s.dialled}`, s.notice || "TRANSFER or SEND"], softkeys: ["Send", bossSoftkeyShown(s) ? "Boss" : "", "Transfer", "End"] };
+      if (s.onBehalfOf) return { ...base, body: [s.notice || `Call for ${bossLabelOf(s, s.onBehalfOf)}:`, s.dialled], softkeys: ["Send", "", "", "End"] };
       return { ...base, body: [s.dialled, s.notice || ""], softkeys: ["Send", "", "", "End"] };
     case "ringing": {
       const c = s.calls.find((x) => x.id === s.focus);
       const name = c ? who(c) : "";
-      return { ...base, body: ["Incoming call", name, c?.remote.name ? c.number : ""], softkeys: ["Answer", "", "Reject", ""] };
+      if (c?.forBoss) {
+        // a call for the boss; under the boss's "delayed" ring mode it shows quietly first, the title counting down
+        const quiet = c.silentUntil !== undefined ? `Rings in ${Math.max(1, Math.ceil((c.silentUntil - now) / 1000))} s` : "";
+        return { ...base, title: quiet || base.title, body: [`Call for ${c.forBoss.name || c.forBoss.number}`, `from ${name}`, c.remote.name ? c.number : ""], softkeys: ["Answer", "", "Reject", ""] };
+      }
+      return { ...base, body: [c?.line === "private" ? PRIVATE_BANNER : "Incoming call", name, c?.remote.name ? c.number : ""], softkeys: ["Answer", "", "Reject", ""] };
     }
     case "call":
       return callScreen(s, base, now);

@@ -1,8 +1,10 @@
 // Calls in the core: placing, ringing, answering, hold and swap, call waiting, transfer, forward, the end of a call
 // and its line in the call history. Pure: the SIP layer reports progress as events; the core asks for actions as effects.
 import type { Call, CallEndReason, HistoryEntry, PhoneEffect, PhoneEvent, PhoneState } from "./phone-state.js";
-import { hangUpAll, toIdle, type Step } from "./steps.js";
+import { hangUpAll, remember, toIdle, type Step } from "./steps.js";
 import { forwardInForce, inCallbackWindow, liveEmergency, refuseDuringEmergency } from "./emergency.js";
+import { isPrivateLineCall, privateRing } from "./private-line.js";
+import { answeredElsewhere, bossFor } from "./delegation.js";
 
 const NOTHING = (s: PhoneState): Step => ({ state: s, effects: [] });
 
@@ -19,7 +21,15 @@ export const END_WORDS: Readonly<Record<CallEndReason, string>> = {
   transferred: "Call transferred",
   "no-answer": "No answer",
   forwarded: "Call forwarded",
+  "answered-elsewhere": "Answered elsewhere",
 };
+
+/** The call without its quiet delay (it rings, or was answered). */
+function unquiet(c: Call): Call {
+  const out = { ...c };
+  delete out.silentUntil;
+  return out;
+}
 
 function patch(s: PhoneState, id: number, p: Partial<Call>): PhoneState {
   return { ...s, calls: s.calls.map((c) => (c.id === id ? { ...c, ...p } : c)) };
@@ -54,7 +64,9 @@ export function placeCall(s: PhoneState, target: string, emergency: boolean, at:
 
 function newCall(s: PhoneState, target: string, emergency: boolean, at: number): Step {
   const id = s.nextCallId;
-  const call: Call = { id, direction: "out", state: "calling", remote: { uri: target }, emergency, connectedAt: null, remoteHold: false, number: target, startedAt: at };
+  // dialled after a boss line key: placed on behalf of the boss (never an emergency call: that is the user's own)
+  const forBoss = !emergency && s.onBehalfOf ? s.onBehalfOf : undefined;
+  const call: Call = { id, direction: "out", state: "calling", remote: { uri: target }, emergency, connectedAt: null, remoteHold: false, number: target, startedAt: at, ...(forBoss ? { onBehalfOf: forBoss } : {}) };
   const audio: PhoneEffect[] = s.audioPath === "none" ? [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] : [];
   return {
     state: {
@@ -68,8 +80,10 @@ function newCall(s: PhoneState, target: string, emergency: boolean, at: number):
       notice: "",
       menu: null,
       locationEntry: null,
+      delegateEntry: null,
+      onBehalfOf: null,
     },
-    effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, ...audio, { type: "place-call", callId: id, target, emergency }],
+    effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }, ...audio, { type: "place-call", callId: id, target, emergency, ...(forBoss ? { onBehalfOf: forBoss } : {}) }],
   };
 }
 
@@ -81,20 +95,40 @@ function historyOf(c: Call, endAt: number, wallAt: number): HistoryEntry {
     ...(c.remote.name ? { name: c.remote.name } : {}),
     at: Math.round(wallAt - (endAt - c.startedAt)),
     seconds: c.connectedAt !== null ? Math.max(0, Math.round((endAt - c.connectedAt) / 1000)) : 0,
+    ...(c.line ? { line: c.line } : {}),
+    ...(c.forBoss ? { forBoss: c.forBoss.number } : c.onBehalfOf ? { forBoss: c.onBehalfOf } : {}),
   };
-}
-
-function remember(s: PhoneState, e: HistoryEntry): Step {
-  const history = [e, ...s.history].slice(0, s.config.historyCap ?? 100);
-  return { state: { ...s, history }, effects: [{ type: "history-changed", history }] };
 }
 
 type Incoming = Extract<PhoneEvent, { type: "call-incoming" }>;
 
+/**
+ * A call arrives. Which number was called (`to`) decides how it is treated: the private line (private-line.ts: own
+ * ring, through DND, never forwarded), a boss's number on a delegate's phone (delegation.ts: "Call for <boss>", at once
+ * or quietly until the boss's ring delay, DND applies, never forwarded by this phone: the boss's forwarding is the
+ * boss's business), or the user's own number.
+ */
 export function callIncoming(s: PhoneState, ev: Incoming): Step {
   const next = { ...s, nextCallId: Math.max(s.nextCallId, ev.callId + 1) };
-  const ring = ev.ring ?? s.config.ringPattern;
-  const call: Call = { id: ev.callId, direction: "in", state: "incoming", remote: ev.remote, emergency: false, connectedAt: null, remoteHold: false, number: ev.number, startedAt: ev.at, ...(ring ? { ring } : {}) };
+  const priv = isPrivateLineCall(s, ev.to);
+  const boss = priv ? undefined : bossFor(s, ev.to);
+  const ring = priv ? privateRing(s) : (ev.ring ?? s.config.ringPattern);
+  const delay = boss?.ringMode === "delayed" && boss.ringDelayMs > 0 ? boss.ringDelayMs : 0;
+  const call: Call = {
+    id: ev.callId,
+    direction: "in",
+    state: "incoming",
+    remote: ev.remote,
+    emergency: false,
+    connectedAt: null,
+    remoteHold: false,
+    number: ev.number,
+    startedAt: ev.at,
+    ...(ring ? { ring } : {}),
+    ...(priv ? { line: "private" as const } : {}),
+    ...(boss ? { forBoss: { number: boss.number, ...(boss.name ? { name: boss.name } : {}) } } : {}),
+    ...(delay ? { silentUntil: ev.at + delay } : {}),
+  };
   const turnAway = (): Step => {
     const h = remember(next, historyOf(call, ev.at, ev.wallAt));
     return { state: h.state, effects: [{ type: "reject-call", callId: call.id, code: 486 }, ...h.effects] };
@@ -104,9 +138,11 @@ export function callIncoming(s: PhoneState, ev: Incoming): Step {
   if (liveEmergency(s)) return turnAway();
   // after an emergency call, the callback window: calls ring through DND and are never forwarded (§7 item 23, TV-12)
   const callback = inCallbackWindow(s, ev.at);
-  const fwd = forwardInForce(s, ev.at);
+  // the private line and boss calls are never forwarded by this phone's settings
+  const fwd = priv || boss ? undefined : forwardInForce(s, ev.at);
   if (fwd?.always) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.always }] };
-  if (s.dnd && !callback) return turnAway();
+  // the private line rings through DND; a delegate's DND applies to boss calls as to any other
+  if (s.dnd && !callback && !priv) return turnAway();
   const waiting = callback || (s.config.callWaiting ?? true);
   const busy = s.calls.length >= 2 || (s.calls.length >= 1 && !waiting) || s.mode === "dialtone" || s.mode === "dialing";
   if (busy) {
@@ -114,12 +150,16 @@ export function callIncoming(s: PhoneState, ev: Incoming): Step {
     return turnAway();
   }
   const noAnswer: PhoneEffect[] = fwd?.noAnswer ? [{ type: "start-timer", id: `no-answer:${call.id}`, ms: fwd.noAnswerMs }] : [];
+  // the boss's "delayed" ring mode: shown at once, quietly; the ringer (or waiting tone) only when the timer fires
+  const later: PhoneEffect[] = delay ? [{ type: "start-timer", id: `boss-ring:${call.id}`, ms: delay }] : [];
   if (s.calls.length === 0)
     return {
-      state: { ...next, mode: "ringing", calls: [call], focus: call.id, menu: null, locationEntry: null, ended: null, notice: "" },
-      effects: [{ type: "ringer", on: true, pattern: call.ring ?? "standard" }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer],
+      state: { ...next, mode: "ringing", calls: [call], focus: call.id, menu: null, locationEntry: null, delegateEntry: null, ended: null, notice: "" },
+      effects: delay
+        ? [{ type: "set-led", id: "LINE1", mode: "fast" }, ...later]
+        : [{ type: "ringer", on: true, pattern: call.ring ?? "standard" }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer],
     };
-  return { state: { ...next, calls: [...s.calls, call], notice: "" }, effects: [{ type: "tone", tone: "call-waiting" }, ...noAnswer] };
+  return { state: { ...next, calls: [...s.calls, call], notice: "" }, effects: delay ? later : [{ type: "tone", tone: "call-waiting" }, ...noAnswer] };
 }
 
 export function callProgress(s: PhoneState, id: number, state: "ringing" | "early" | "connected", at: number): Step {
@@ -172,16 +212,21 @@ export function callEnded(s: PhoneState, ev: Ended): Step {
   if (!c) return NOTHING(s);
   // a party of the conference hung up: the mixing ends, the other call goes on as an ordinary call
   const split = s.conference?.includes(c.id) ?? false;
-  const h = remember({ ...s, calls: s.calls.filter((x) => x.id !== c.id), ...(split ? { conference: null } : {}) }, historyOf(c, ev.at, ev.wallAt));
+  const rest = { ...s, calls: s.calls.filter((x) => x.id !== c.id), ...(split ? { conference: null } : {}) };
+  // it stopped ringing because it was answered elsewhere (a delegate, another device): not "Missed call" on screen,
+  // and a delegate's report of it (delegation.ts) makes one received entry of the two
+  const elsewhere = ev.reason === "answered-elsewhere" && c.direction === "in" && c.connectedAt === null ? answeredElsewhere(rest, historyOf(c, ev.at, ev.wallAt)) : null;
+  const h = elsewhere ? elsewhere.step : remember(rest, historyOf(c, ev.at, ev.wallAt));
   // busy tone for busy; reorder (fast busy) for a call that could not be made; nothing after a normal end
   const tone = ev.reason === "busy" ? "busy" : ["failed", "not-found", "unavailable", "rejected"].includes(ev.reason) && c.connectedAt === null && c.direction === "out" ? "reorder" : "none";
-  const step = afterCallGone(h.state, c, END_WORDS[ev.reason], tone);
+  const step = afterCallGone(h.state, c, END_WORDS[ev.reason], tone, elsewhere?.notice);
   const unmix: PhoneEffect[] = split ? [{ type: "conference", callIds: null }] : [];
-  return { state: step.state, effects: [{ type: "cancel-timer", id: `no-answer:${c.id}` }, ...unmix, ...h.effects, ...step.effects] };
+  return { state: step.state, effects: [{ type: "cancel-timer", id: `no-answer:${c.id}` }, ...quietEnds(c), ...unmix, ...h.effects, ...step.effects] };
 }
 
-/** What the phone does once call `c` is gone (already removed from `s.calls`). */
-function afterCallGone(s: PhoneState, c: Call, words: string, tone: "busy" | "reorder" | "none"): Step {
+/** What the phone does once call `c` is gone (already removed from `s.calls`); `missed` replaces the "Missed call"
+ * notice of a call that only rang. */
+function afterCallGone(s: PhoneState, c: Call, words: string, tone: "busy" | "reorder" | "none", missed?: string): Step {
   const effects: PhoneEffect[] = [];
   const wasRinging = c.state === "incoming";
   if (wasRinging && !s.calls.some((x) => x.state === "incoming")) effects.push({ type: "ringer", on: false }, { type: "set-led", id: "RINGER", mode: "off" });
@@ -192,7 +237,8 @@ function afterCallGone(s: PhoneState, c: Call, words: string, tone: "busy" | "re
     const other = s.calls.find((x) => x.id === focus);
     const ringingOnly = other?.state === "incoming" && s.calls.length === 1;
     if (ringingOnly && s.audioPath === "none") {
-      effects.push({ type: "ringer", on: true, pattern: other.ring ?? "standard" }, { type: "set-led", id: "RINGER", mode: "fast" });
+      // a boss call still in its quiet delay stays quiet (its timer rings it)
+      if (other.silentUntil === undefined) effects.push({ type: "ringer", on: true, pattern: other.ring ?? "standard" }, { type: "set-led", id: "RINGER", mode: "fast" });
       return { state: { ...s, mode: "ringing", focus, transferFrom, notice: "" }, effects };
     }
     return { state: { ...s, mode: "call", focus, transferFrom, notice: c.state === "incoming" ? "" : words }, effects };
@@ -200,12 +246,15 @@ function afterCallGone(s: PhoneState, c: Call, words: string, tone: "busy" | "re
   effects.push({ type: "set-led", id: "LINE1", mode: "off" });
   if (s.mode === "ringing" || s.audioPath === "none") {
     const idle = toIdle(s);
-    const missed = wasRinging && c.direction === "in" ? `Missed call: ${c.remote.name || c.number}` : "";
-    return { state: { ...idle.state, notice: missed }, effects: [...effects, ...idle.effects] };
+    const notice = wasRinging && c.direction === "in" ? (missed ?? `Missed call: ${c.remote.name || c.number}`) : "";
+    return { state: { ...idle.state, notice }, effects: [...effects, ...idle.effects] };
   }
   effects.push({ type: "tone", tone }, { type: "start-timer", id: "ended", ms: s.config.endedScreenMs ?? 3000 });
   return { state: { ...s, mode: "ended", focus: null, transferFrom: null, ended: { remote: c.remote.name || c.number, reason: words } }, effects };
 }
+
+/** A call in its quiet delay is gone: its ring timer with it. */
+const quietEnds = (c: Call): PhoneEffect[] => (c.silentUntil !== undefined ? [{ type: "cancel-timer", id: `boss-ring:${c.id}` }] : []);
 
 /** The user hangs up the focused call; another call, if any, stays (held or waiting). */
 function hangUpFocused(s: PhoneState, c: Call): Step {
@@ -213,10 +262,10 @@ function hangUpFocused(s: PhoneState, c: Call): Step {
   const rest = { ...s, calls: s.calls.filter((x) => x.id !== c.id), ending: [...s.ending, c] };
   if (rest.calls.length) {
     const step = afterCallGone(rest, c, "Call ended", "none");
-    return { state: step.state, effects: [hang, { type: "cancel-timer", id: `no-answer:${c.id}` }, { type: "tone", tone: "none" }, ...step.effects] };
+    return { state: step.state, effects: [hang, { type: "cancel-timer", id: `no-answer:${c.id}` }, ...quietEnds(c), { type: "tone", tone: "none" }, ...step.effects] };
   }
   const idle = toIdle(rest);
-  return { state: idle.state, effects: [hang, { type: "set-led", id: "LINE1", mode: "off" }, ...idle.effects] };
+  return { state: idle.state, effects: [hang, ...quietEnds(c), { type: "set-led", id: "LINE1", mode: "off" }, ...idle.effects] };
 }
 
 function answer(s: PhoneState, c: Call, path: "handset" | "speaker"): Step {
@@ -225,7 +274,11 @@ function answer(s: PhoneState, c: Call, path: "handset" | "speaker"): Step {
   if (up && up.state === "connected") effects.push({ type: "hold-call", callId: up.id, hold: true });
   const audio: PhoneEffect[] = s.audioPath === path ? [] : [{ type: "audio-path", path }, { type: "set-led", id: "SPEAKER", mode: path === "speaker" ? "on" : "off" }];
   effects.push({ type: "cancel-timer", id: `no-answer:${c.id}` }, { type: "ringer", on: false }, { type: "set-led", id: "RINGER", mode: "off" }, { type: "tone", tone: "none" }, ...audio, { type: "answer-call", callId: c.id });
-  return { state: { ...s, mode: "call", focus: c.id, audioPath: path, notice: "" }, effects };
+  if (c.silentUntil !== undefined) effects.push({ type: "cancel-timer", id: `boss-ring:${c.id}` });
+  // a delegate answered a call for the boss: the boss is told (the shell sends a MESSAGE)
+  if (c.forBoss) effects.push({ type: "notify-delegate-answered", boss: c.forBoss.number, caller: c.number, ...(c.remote.name ? { callerName: c.remote.name } : {}) });
+  const calls = c.silentUntil !== undefined ? s.calls.map((x) => (x.id === c.id ? unquiet(x) : x)) : s.calls;
+  return { state: { ...s, calls, mode: "call", focus: c.id, audioPath: path, notice: "" }, effects };
 }
 
 /**

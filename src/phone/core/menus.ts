@@ -1,6 +1,7 @@
 // The menu tree and its navigation: MENU opens it, UP/DOWN move, OK enters, BACK leaves. Pure data and functions.
 
-export type MenuId = "main" | "settings" | "history" | "directory" | "location" | "about";
+/** "delegates": the boss's Menu > Delegates (delegation.ts); "bosses": a delegate's bosses (the Bosses softkey). */
+export type MenuId = "main" | "settings" | "history" | "directory" | "location" | "about" | "delegates" | "bosses";
 
 export interface MenuState {
   /** The menus entered, outermost first; the last one is on screen. */
@@ -22,6 +23,8 @@ export const MENUS: Readonly<Record<MenuId, ReadonlyArray<{ label: string; opens
   directory: [{ label: "No directory yet" }],
   location: [{ label: "No location known" }],
   about: [{ label: "deskphone 0.1.0" }],
+  delegates: [{ label: "Add delegate" }],
+  bosses: [{ label: "No bosses" }],
 };
 
 export const MENU_TITLES: Readonly<Record<MenuId, string>> = {
@@ -31,6 +34,8 @@ export const MENU_TITLES: Readonly<Record<MenuId, string>> = {
   directory: "Directory",
   location: "Location",
   about: "About",
+  delegates: "Delegates",
+  bosses: "Bosses",
 };
 
 export function openMenu(): MenuState {

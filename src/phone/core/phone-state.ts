@@ -12,6 +12,11 @@ import type { MenuState } from "./menus.js";
  *   Emergency calls (emergency.ts): nothing interrupts one (hold, transfer, conference, a second call: 486); when it
  *   ends, the callback window lets calls ring through DND, unforwarded. The location and its prompt, and Location >
  *   Enter location (location-entry.ts), live in idle.
+ *   The private line (private-line.ts): incoming calls to config.privateLine.number ring their own way, through DND,
+ *   never forwarded. Delegation (delegation.ts, boss-keys.ts; only with config.delegation.enabled): a delegate's
+ *   phone rings for its bosses (at once, or quietly until the boss's ring delay), shows their line states on BOSS1..
+ *   keys, calls on their behalf and safe-transfers to them; a boss's phone edits its delegates (Menu > Delegates)
+ *   and hears which delegate answered for it.
  */
 export type Mode = "idle" | "dialtone" | "dialing" | "ringing" | "call" | "ended";
 
@@ -39,6 +44,15 @@ export interface Call {
   /** Emergency calls: the location text sent with the INVITE, null when it went without one; absent until the shell
    * says the INVITE has left (event "emergency-location-sent"). */
   locationSent?: string | null;
+  /** Incoming: the call came to the user's private line (config.privateLine: own ring, through DND, never forwarded). */
+  line?: "private";
+  /** Incoming on a delegate's phone: the call is for this boss (the number called was the boss's; delegation.ts). */
+  forBoss?: { number: string; name?: string };
+  /** Outgoing: placed on behalf of this boss (a delegate's phone; the far end sees the boss where the server allows). */
+  onBehalfOf?: string;
+  /** Incoming boss call under the boss's "delayed" ring mode: monotonic ms at which it starts to ring (the
+   * `boss-ring:<id>` timer); until then it shows quietly, with no ringer. Absent once it rings. */
+  silentUntil?: number;
 }
 
 /** The phone's current location as the location service reports it (event "location"). */
@@ -116,6 +130,16 @@ export interface HistoryEntry {
   at: number;
   /** Seconds connected (0 for unanswered calls). */
   seconds: number;
+  /** The call came to the private line. */
+  line?: "private";
+  /** A call for (incoming) or on behalf of (outgoing) this boss, on a delegate's phone: the boss's number. */
+  forBoss?: string;
+  /** The boss's phone: a delegate answered this call for the user (the delegate's number), and the delegate's name. */
+  answeredBy?: string;
+  answeredByName?: string;
+  /** The call rang here and stopped because it was answered elsewhere (call-ended reason "answered-elsewhere"); a
+   * delegate's "delegate-answered" turns such a missed entry into a received one with `answeredBy`. */
+  answeredElsewhere?: boolean;
 }
 
 export interface ForwardConfig {
@@ -128,8 +152,69 @@ export interface ForwardConfig {
   noAnswerMs: number;
 }
 
+/** How calls to a boss reach the delegates: all at once, or after `ringDelayMs`. */
+export type RingMode = "simultaneous" | "delayed";
+
+/** A boss's delegate (the boss's phone keeps the list; Menu > Delegates edits it). */
+export interface DelegateInfo {
+  number: string;
+  name?: string;
+}
+
+/** A boss this user is a delegate of, with the boss's ring mode (on the delegate's phone). */
+export interface BossInfo {
+  number: string;
+  name?: string;
+  ringMode: RingMode;
+  ringDelayMs: number;
+}
+
+/** Delegation (boss / delegate), from the config bundle; nothing of it works unless `enabled` (the policy). */
+export interface DelegationConfig {
+  enabled: boolean;
+  /** This user's delegates (this user as the boss). */
+  delegates: DelegateInfo[];
+  /** This user's own ring mode as a boss (the service rings the delegates by it; shown in Menu > Delegates). */
+  ringMode: RingMode;
+  ringDelayMs: number;
+  /** The bosses this user is a delegate of: a line key each (BOSS1.., in this order), calls for them, calls on behalf. */
+  bosses: BossInfo[];
+  /** Safe transfer to a boss: back to the delegate when the boss has not answered within this (ms, default 20000). */
+  safeTransferMs?: number;
+}
+
+/** The user's private line: a second number, inbound only, unpublished. */
+export interface PrivateLineConfig {
+  /** The user part of the number (what a call-incoming event's `to` carries). */
+  number: string;
+  /** How its calls ring (default "double"), whatever the caller's PBX asks. */
+  ringPattern?: RingPatternName;
+}
+
+/** A boss's line as the dialog event package reports it (event "boss-state"). */
+export type BossLineState = "idle" | "ringing" | "busy" | "unknown";
+
+/** Safe transfer of a call to a boss under way (boss-keys.ts): `from` is held, `consult` calls the boss. */
+export interface SafeTransfer {
+  from: number;
+  consult: number;
+  boss: string;
+}
+
+/** Menu > Delegates > Add delegate: the extension being typed, and why it cannot be added ("" for nothing). */
+export interface DelegateEntry {
+  digits: string;
+  message: string;
+}
+
 export interface PhoneConfig {
   dialPlan: DialPlanConfig;
+  /** The user's own (primary) number, when the shell knows it: Menu > Delegates refuses it as a delegate. */
+  ownNumber?: string;
+  /** The user's private line (calls to it: own ring, "Private line", through DND, never forwarded). */
+  privateLine?: PrivateLineConfig;
+  /** Delegation (boss / delegate); off when absent or not enabled. */
+  delegation?: DelegationConfig;
   /** How calls to this line ring unless the caller's PBX asks for another pattern (default standard). */
   ringPattern?: RingPatternName;
   /** The user's unlock PIN; null when phone lock is off. Never logged (the state summary leaves it out). */
@@ -223,18 +308,27 @@ export interface PhoneState {
   emergencyCallbackUntil: number | null;
   /** The emergency test call (Menu > Location, with `config.emergency.testCalls`). */
   emergencyTest: EmergencyTestState;
+  /** Each boss's line state (event "boss-state", from the dialog event package), by the boss's number. */
+  bossLines: Record<string, BossLineState>;
+  /** The number being dialled is to be placed on behalf of this boss (a boss line key pressed), or null. */
+  onBehalfOf: string | null;
+  /** A safe transfer to a boss under way, or null. */
+  safeTransfer: SafeTransfer | null;
+  /** Menu > Delegates > Add delegate open, or null. */
+  delegateEntry: DelegateEntry | null;
   config: PhoneConfig;
 }
 
-export type CallEndReason = "remote-hangup" | "busy" | "rejected" | "not-found" | "unavailable" | "cancelled" | "failed" | "transferred" | "no-answer" | "forwarded" | "local-hangup";
+export type CallEndReason = "remote-hangup" | "busy" | "rejected" | "not-found" | "unavailable" | "cancelled" | "failed" | "transferred" | "no-answer" | "forwarded" | "local-hangup" | "answered-elsewhere";
 
 export type PhoneEvent =
   | { type: "key"; key: string; down: boolean; long?: boolean; at?: number }
   | { type: "hook"; state: "off" | "on" | "flash"; at?: number }
   | { type: "timer"; id: TimerId; at?: number }
   | { type: "lock" }
-  /** A call arrived from the network; `callId` is the next id (the shell reads `nextCallId`). */
-  | { type: "call-incoming"; callId: number; remote: { uri: string; name?: string }; number: string; ring?: RingPatternName; at: number; wallAt: number }
+  /** A call arrived from the network; `callId` is the next id (the shell reads `nextCallId`). `to` is the user part of
+   * the To URI (the number called): the private line's, a boss's (on a delegate's phone), or the user's own. */
+  | { type: "call-incoming"; callId: number; remote: { uri: string; name?: string }; number: string; ring?: RingPatternName; to?: string; at: number; wallAt: number }
   /** Progress of a call the SIP layer runs. */
   | { type: "call-progress"; callId: number; state: "ringing" | "early" | "connected"; at: number }
   | { type: "call-remote-hold"; callId: number; held: boolean }
@@ -244,6 +338,8 @@ export type PhoneEvent =
   | { type: "call-ended"; callId: number; reason: CallEndReason; code?: number; at: number; wallAt: number }
   /** The far end transferred call `callId` to `number`: the SIP layer is calling it as `newCallId`. */
   | { type: "call-referred"; callId: number; newCallId: number; remote: { uri: string }; number: string; at: number }
+  /** The far end of call `callId` changed: a transfer completed onto this phone (INVITE with Replaces, RFC 3891). */
+  | { type: "call-remote-changed"; callId: number; remote: { uri: string; name?: string }; number: string }
   | { type: "registration"; registration: Registration }
   | { type: "mwi"; waiting: boolean; count: number }
   | { type: "history-loaded"; history: HistoryEntry[] }
@@ -267,10 +363,18 @@ export type PhoneEvent =
    * `message` is then what it echoed (ED-78; shown after "Emergency test OK", the first 60 characters); otherwise
    * `message` says why, as shown ("Test service not available", "Emergency test failed: 486", "Not within 30 min of
    * start", "No line"). */
-  | { type: "emergency-test-result"; ok: boolean; message: string };
+  | { type: "emergency-test-result"; ok: boolean; message: string }
+  /** A boss's line state (dialog event package), on a delegate's phone. */
+  | { type: "boss-state"; boss: string; state: BossLineState }
+  /** The boss's phone: a delegate answered a call for the user. */
+  | { type: "delegate-answered"; caller: string; callerName?: string; delegate: string; delegateName?: string; at: number; wallAt: number }
+  /** The service says something about delegation ("You are now a delegate of 1001 Alice"). */
+  | { type: "delegation-notice"; text: string };
 
 /** "emergency-callback": the end of the emergency callback window; "multitap": the pause that commits a letter. */
-export type TimerId = "interdigit" | "ended" | "idle-lock" | "emergency-callback" | "multitap" | `no-answer:${number}`;
+/** "boss-ring:<callId>": a boss call under the "delayed" ring mode starts to ring; "safe-transfer:<consult callId>": the
+ * boss did not answer a safe transfer in time. */
+export type TimerId = "interdigit" | "ended" | "idle-lock" | "emergency-callback" | "multitap" | `no-answer:${number}` | `boss-ring:${number}` | `safe-transfer:${number}`;
 
 export type Tone = "dial" | "stutter-dial" | "reorder" | "ringback" | "busy" | "call-waiting" | "none";
 
@@ -282,7 +386,8 @@ export type PhoneEffect =
   | { type: "audio-path"; path: "none" | "handset" | "speaker" }
   | { type: "start-timer"; id: TimerId; ms: number }
   | { type: "cancel-timer"; id: TimerId }
-  | { type: "place-call"; callId: number; target: string; emergency: boolean }
+  /** `onBehalfOf`: a delegate calls for this boss (the boss's number; never on an emergency call). */
+  | { type: "place-call"; callId: number; target: string; emergency: boolean; onBehalfOf?: string }
   | { type: "answer-call"; callId: number }
   | { type: "reject-call"; callId: number; code: 486 | 603 | 480 }
   | { type: "forward-call"; callId: number; target: string }
@@ -315,6 +420,11 @@ export type PhoneEffect =
   /** Menu > Location > Test emergency call: run the test (the shell may refuse it: ED-81) and answer with an
    * "emergency-test-result" event. */
   | { type: "emergency-test" }
+  /** A delegate's phone answered a call for `boss`: the shell tells the boss (a SIP MESSAGE). */
+  | { type: "notify-delegate-answered"; boss: string; caller: string; callerName?: string }
+  /** The boss edited the delegates on the phone: the whole new list, for the shell to write back to the service (which
+   * tells the added and removed delegates). */
+  | { type: "set-delegates"; delegates: Array<{ number: string; name?: string }> }
   | { type: "rejected"; event: string; why: string };
 
 export function initialState(config: PhoneConfig): PhoneState {
@@ -354,6 +464,10 @@ export function initialState(config: PhoneConfig): PhoneState {
     lastCountry: "US",
     emergencyCallbackUntil: null,
     emergencyTest: { running: false, result: "" },
+    bossLines: {},
+    onBehalfOf: null,
+    safeTransfer: null,
+    delegateEntry: null,
     notice: safe.refused[0] ?? "",
     config: safe.config,
   };

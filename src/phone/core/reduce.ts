@@ -8,6 +8,21 @@ import { serviceSet, signInKey, signInResult, signInStart, signInSubmitted } fro
 import { callbackTimer, liveEmergency, locationChanged, locationPrompt, locationSent, openCallbackWindow, promptKey, refuseDuringEmergency } from "./emergency.js";
 import { locationEntryKey, locationMenuItems, multitapTimer, openLocationEntry, LOCATION_FIELDS } from "./location-entry.js";
 import { emergencyTestResult, startEmergencyTest, TEST_VALUE } from "./emergency-test.js";
+import {
+  bossesMenuItems,
+  bossRingTimer,
+  bossState,
+  delegateAnswered,
+  delegateEntryKey,
+  delegatesMenuItems,
+  delegatesMenuKey,
+  delegationConfigChanged,
+  delegationNotice,
+  delegationOn,
+  mainMenuItems,
+  openDelegateEntry,
+} from "./delegation.js";
+import { bossKey, bossSoftkey, dialForBoss, isBossKey, safeTransferAfter, safeTransferKey, safeTransferTimer } from "./boss-keys.js";
 
 export type { Step } from "./steps.js";
 
@@ -17,7 +32,7 @@ const DIGIT = /^[0-9*#]$/;
 function leaveDialling(s: PhoneState): Step {
   if (!s.calls.length) return hangUpAll(s);
   const back = s.transferFrom ?? s.calls[0].id;
-  return { state: { ...s, mode: "call", dialled: "", focus: back, transferFrom: null, notice: "" }, effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }] };
+  return { state: { ...s, mode: "call", dialled: "", focus: back, transferFrom: null, onBehalfOf: null, notice: "" }, effects: [{ type: "cancel-timer", id: "interdigit" }, { type: "tone", tone: "none" }] };
 }
 
 /** Applies the dial plan to what has been dialled; places the call when complete. */
@@ -97,10 +112,19 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
     return unlockKey(s, k);
   }
   if (s.locationEntry) return locationEntryKey(s, s.locationEntry, k);
+  if (s.delegateEntry) return delegateEntryKey(s, s.delegateEntry, k);
   if (s.menu) {
     const here = s.menu.stack[s.menu.stack.length - 1];
+    const removed = here === "delegates" ? delegatesMenuKey(s, k) : null;
+    if (removed) return removed;
     const lines =
-      here === "location"
+      here === "main"
+        ? mainMenuItems(s)
+        : here === "delegates"
+        ? delegatesMenuItems(s)
+        : here === "bosses"
+        ? bossesMenuItems(s)
+        : here === "location"
         ? locationMenuItems(s)
         : here === "history"
         ? s.history.map((h) => ({ label: h.number, value: `call:${h.number}` }))
@@ -127,6 +151,9 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
       return s.signedOut
         ? { state: { ...s, signedOut: false, menu: null, notice: "" }, effects: [{ type: "sign-in" }] }
         : { state: { ...s, signedOut: true, menu: null, notice: "" }, effects: [{ type: "sign-out" }] };
+    if (r.chose === "delegates:add") return openDelegateEntry({ ...s, menu: r.menu });
+    if (r.chose?.startsWith("boss:")) return dialForBoss({ ...s, menu: null, notice: "" }, r.chose.slice(5));
+    if (r.chose?.startsWith("delegate:")) return { state: { ...s, menu: r.menu }, effects: [] };
     if (r.chose?.startsWith("call:")) {
       // a line of the call history: dial it
       const n = r.chose.slice(5);
@@ -145,6 +172,8 @@ function idleKey(s: PhoneState, k: string, at: number): Step {
   const prompted = promptKey(s, k);
   if (prompted) return prompted;
   if (k === "MENU" || k === "SOFT4") return { state: { ...s, menu: openMenu(), notice: "" }, effects: [] };
+  // a delegate's Bosses list (the boss lines, for boards without BOSS keys)
+  if (k === "SOFT3" && delegationOn(s)?.bosses.length) return { state: { ...s, menu: { stack: ["bosses"], cursor: 0 }, notice: "" }, effects: [] };
   if (k === "END") return { state: { ...s, notice: "" }, effects: [] };
   if (k === "DND" || k === "SOFT2") return toggleDnd(s);
   if ((k === "REDIAL" || k === "SOFT1") && s.lastDialled) {
@@ -167,6 +196,8 @@ function toggleDnd(s: PhoneState): Step {
 }
 
 function dialKey(s: PhoneState, k: string, at: number): Step {
+  const toBoss = bossSoftkey(s, k, at);
+  if (toBoss) return toBoss;
   if (k === "END" || k === "SOFT4") return s.transferFrom !== null || s.calls.length ? leaveDialling(s) : hangUpAll(s);
   if (k === "SPEAKER") return s.audioPath === "speaker" ? (s.calls.length ? leaveDialling(s) : hangUpAll(s)) : { state: { ...s, audioPath: "speaker" }, effects: [{ type: "audio-path", path: "speaker" }, { type: "set-led", id: "SPEAKER", mode: "on" }] };
   if (k === "TRANSFER" && s.transferFrom !== null) {
@@ -191,7 +222,8 @@ function volumeKey(s: PhoneState, step: number): Step {
 }
 
 export function reduce(s: PhoneState, ev: PhoneEvent): Step {
-  const step = reduceEvent(s, ev);
+  // a safe transfer to a boss follows its consult call (boss-keys.ts)
+  const step = safeTransferAfter(s, ev, reduceEvent(s, ev));
   // an emergency call that ended (either side, or failed) opens the callback window
   const at = "at" in ev && typeof ev.at === "number" ? ev.at : s.lastActivity;
   return openCallbackWindow(s, step, at);
@@ -205,12 +237,14 @@ function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
       if (ev.id === "interdigit") return s.mode === "dialing" ? dialStep(s, s.dialled, "timeout", ev.at ?? 0) : { state: s, effects: [] };
       if (ev.id === "ended") return s.mode === "ended" && !s.offHook ? toIdle(s) : { state: s, effects: [] };
       if (ev.id === "idle-lock")
-        return s.mode === "idle" && !s.locked && s.config.lockPin && !s.calls.length ? { state: { ...s, locked: true, unlockEntry: "", menu: null, locationEntry: null, notice: "" }, effects: [] } : { state: s, effects: [] };
+        return s.mode === "idle" && !s.locked && s.config.lockPin && !s.calls.length ? { state: { ...s, locked: true, unlockEntry: "", menu: null, locationEntry: null, delegateEntry: null, notice: "" }, effects: [] } : { state: s, effects: [] };
       if (ev.id === "emergency-callback") return callbackTimer(s, ev.at);
       if (ev.id === "multitap") return multitapTimer(s);
+      if (ev.id.startsWith("boss-ring:")) return bossRingTimer(s, Number(ev.id.slice("boss-ring:".length)));
+      if (ev.id.startsWith("safe-transfer:")) return safeTransferTimer(s, Number(ev.id.slice("safe-transfer:".length)));
       return callKey(s, "NO-ANSWER", undefined, Number(ev.id.slice("no-answer:".length)));
     case "lock":
-      return s.config.lockPin ? { state: { ...s, locked: true, unlockEntry: "", menu: null, locationEntry: null }, effects: [] } : { state: s, effects: [{ type: "rejected", event: "lock", why: "phone lock is not set up" }] };
+      return s.config.lockPin ? { state: { ...s, locked: true, unlockEntry: "", menu: null, locationEntry: null, delegateEntry: null }, effects: [] } : { state: s, effects: [{ type: "rejected", event: "lock", why: "phone lock is not set up" }] };
     case "call-incoming":
       return callIncoming(s, ev);
     case "call-progress":
@@ -225,6 +259,8 @@ function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
       return callEnded(s, ev);
     case "call-referred":
       return callReferred(s, ev);
+    case "call-remote-changed":
+      return s.calls.some((c) => c.id === ev.callId) ? { state: { ...s, calls: s.calls.map((c) => (c.id === ev.callId ? { ...c, remote: ev.remote, number: ev.number } : c)) }, effects: [] } : { state: s, effects: [] };
     case "registration":
       return { state: { ...s, registration: ev.registration }, effects: [] };
     case "mwi":
@@ -237,7 +273,9 @@ function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
     case "config": {
       // an emergency number is never kept as a forward target or directory entry (ED-67): refused, with a notice
       const safe = storableConfig(ev.config);
-      return { state: { ...s, config: safe.config, notice: safe.refused[0] ?? s.notice }, effects: safe.refused.map((why) => ({ type: "rejected" as const, event: "config", why })) };
+      // the boss line keys follow the new list of bosses
+      const leds = delegationConfigChanged(s, { ...s, config: safe.config, notice: safe.refused[0] ?? s.notice });
+      return { state: leds.state, effects: [...safe.refused.map((why) => ({ type: "rejected" as const, event: "config", why })), ...leds.effects] };
     }
     case "location":
       return locationChanged(s, ev.location);
@@ -247,6 +285,12 @@ function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
       return emergencyTestResult(s, ev.ok, ev.message, locationMenuItems);
     case "about":
       return { state: { ...s, about: ev.lines }, effects: [] };
+    case "boss-state":
+      return bossState(s, ev);
+    case "delegate-answered":
+      return delegateAnswered(s, ev);
+    case "delegation-notice":
+      return delegationNotice(s, ev.text);
     case "service-set":
       return serviceSet(s, ev);
     case "signin-submitted":
@@ -258,6 +302,8 @@ function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
       const at = ev.at ?? 0;
       const k = ev.key;
       if (k === "VOL_UP" || k === "VOL_DOWN") return touched(s, ev.at, volumeKey(s, k === "VOL_UP" ? 10 : -10));
+      // a boss line key (delegation: boss-keys.ts); on a locked idle phone it is refused like any key but digits
+      if (isBossKey(k)) return touched(s, ev.at, s.locked && s.mode === "idle" ? unlockKey(s, k) : bossKey(s, k, at));
       switch (s.mode) {
         case "idle":
           return touched(s, ev.at, idleKey(s, k, at));
@@ -273,6 +319,8 @@ function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
           return { state: s, effects: [] };
         case "ringing":
         case "call": {
+          const cancelled = safeTransferKey(s, k);
+          if (cancelled) return touched(s, ev.at, cancelled);
           const r = callKey(s, k);
           // a digit on a held call starts dialling a second call: the digit is its first
           if (r.state.mode === "dialtone" && s.mode === "call" && DIGIT.test(k)) return touched(s, ev.at, dialStep(r.state, k, "digit", at));
@@ -291,7 +339,12 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     registration: { state: s.registration.state, server: s.registration.server, reason: s.registration.reason },
     calls: s.calls.map((c) => ({
       id: c.id,
-      line: 1,
+      // 1 = the primary line; "private" = the private line
+      line: c.line ?? 1,
+      // a call for a boss (on a delegate's phone): the boss's number
+      forBoss: c.forBoss?.number ?? null,
+      ...(c.onBehalfOf ? { onBehalfOf: c.onBehalfOf } : {}),
+      ...(c.silentUntil !== undefined ? { ringsAt: c.silentUntil } : {}),
       direction: c.direction,
       state: c.state,
       remote: c.remote,
@@ -324,6 +377,17 @@ export function summarize(s: PhoneState): Record<string, unknown> {
     emergencyCallbackUntil: s.emergencyCallbackUntil,
     callbackMode: s.emergencyCallbackUntil !== null,
     emergencyTest: s.emergencyTest,
+    // delegation: each boss's line state by number, the lists (numbers and names only), a dial or transfer for a boss
+    bossLines: s.bossLines,
+    delegation: {
+      enabled: delegationOn(s) !== undefined,
+      delegates: (s.config.delegation?.delegates ?? []).map((p) => ({ number: p.number, ...(p.name ? { name: p.name } : {}) })),
+      bosses: (s.config.delegation?.bosses ?? []).map((p) => ({ number: p.number, ...(p.name ? { name: p.name } : {}) })),
+    },
+    onBehalfOf: s.onBehalfOf,
+    safeTransfer: s.safeTransfer,
+    delegateEntry: s.delegateEntry,
+    privateLine: s.config.privateLine?.number ?? null,
   };
 }
 

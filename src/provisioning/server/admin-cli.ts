@@ -25,13 +25,17 @@ commands:
   reset-pin EXT                   set a new random PIN and print it, once
   unlock EXT                      lift a PIN sign-in lock (hour or admin lock) and clear the failure counts
   set-sip-password EXT [--sip-password X]   new SIP password (random 24 characters unless given)
+  set-private-line EXT [NUMBER]   give EXT a private line (inbound only, never in the directory); no NUMBER: remove it
   devices [EXT] [--json]          signed-in devices
   revoke DEVICE-ID                revoke a device's certificate (its config fetches get 403)
   audit [--ext EXT] [--limit N] [--json]
-  delegate add|remove BOSS DELEGATE
-  delegate list [EXT]
+  delegate add|remove BOSS DELEGATE   (at most 8 delegates per boss, 4 bosses per delegate)
+  delegate ring-mode BOSS simultaneous|delayed [--seconds N]
+                                  calls to BOSS ring the delegates at once, or after N seconds (0-60; default 10)
+  delegate list [EXT] [--json]    bosses, their ring mode and delegates
   policy set NAME JSON            NAME: location (Lync location policy fields), emergency ({location: {lisUrl,..},
-                                  emergency: {routes,..}}), logging, lock, delegation
+                                  emergency: {routes,..}}), logging, lock, delegation ({"enabled":true} turns
+                                  boss/delegate calling on)
   policy show NAME
 `;
 
@@ -54,6 +58,7 @@ type Values = {
   "sip-password"?: string;
   ext?: string;
   limit?: string;
+  seconds?: string;
   json?: boolean;
   help?: boolean;
 };
@@ -67,14 +72,16 @@ const COMMANDS: Record<string, { options: Array<keyof Values>; operands: [number
   "reset-pin": { options: [], operands: [1, 1] },
   unlock: { options: [], operands: [1, 1] },
   "set-sip-password": { options: ["sip-password"], operands: [1, 1] },
+  "set-private-line": { options: [], operands: [1, 2] },
   devices: { options: ["json"], operands: [0, 1] },
   revoke: { options: [], operands: [1, 1] },
   audit: { options: ["ext", "limit", "json"], operands: [0, 0] },
-  delegate: { options: [], operands: [1, 3] },
+  delegate: { options: ["seconds", "json"], operands: [1, 3] },
   policy: { options: [], operands: [2, 3] },
 };
 
 const iso = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString());
+const ringWords = (mode: string, seconds: number): string => (mode === "delayed" ? `after ${seconds} s` : "at once");
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -116,6 +123,7 @@ export async function adminMain(argv: string[], io: CliIo = processIo, opts: { c
         "sip-password": { type: "string" },
         ext: { type: "string" },
         limit: { type: "string" },
+        seconds: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -147,7 +155,11 @@ export async function adminMain(argv: string[], io: CliIo = processIo, opts: { c
     if (command === "add-user" && !values.name) throw new UsageError("add-user needs --name");
     const limit = values.limit === undefined ? 50 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer (got '${values.limit}')`);
-    if (command === "delegate" && !((["add", "remove"].includes(operands[0]!) && operands.length === 3) || (operands[0] === "list" && operands.length <= 2))) throw new UsageError("delegate add|remove BOSS DELEGATE, or delegate list [EXT]");
+    if (command === "delegate" && !((["add", "remove", "ring-mode"].includes(operands[0]!) && operands.length === 3) || (operands[0] === "list" && operands.length <= 2)))
+      throw new UsageError("delegate add|remove BOSS DELEGATE, delegate ring-mode BOSS simultaneous|delayed [--seconds N], or delegate list [EXT]");
+    if (command === "delegate" && values.seconds !== undefined && operands[0] !== "ring-mode") throw new UsageError("--seconds goes with delegate ring-mode");
+    if (command === "delegate" && values.json && operands[0] !== "list") throw new UsageError("--json goes with delegate list");
+    if (values.seconds !== undefined && !/^[0-9]{1,4}$/.test(values.seconds)) throw new UsageError(`--seconds must be a whole number of seconds (got '${values.seconds}')`);
     if (command === "policy" && !((operands[0] === "set" && operands.length === 3) || (operands[0] === "show" && operands.length === 2))) throw new UsageError("policy set NAME JSON, or policy show NAME");
 
     const opened = await openStore(values, clock);
@@ -229,6 +241,11 @@ async function run(ctx: ops.AdminContext, command: string, a: string[], v: Value
       io.out(`SIP password changed for ${a[0]}\n`);
       return;
     }
+    case "set-private-line": {
+      const u = ops.setPrivateLine(ctx, a[0]!, a[1] ?? null);
+      io.out(u.privateLine ? `private line of ${u.extension}: ${u.privateLine}\n` : `${u.extension} has no private line\n`);
+      return;
+    }
     case "devices": {
       if (a[0] !== undefined && !store.getUser(a[0]) && !store.listDevices(a[0]).length) throw new ops.AdminRefusal(`no user with extension ${a[0]}`);
       const list: DeviceRecord[] = store.listDevices(a[0]);
@@ -251,8 +268,20 @@ async function run(ctx: ops.AdminContext, command: string, a: string[], v: Value
     case "delegate": {
       const [verb, x, y] = a as [string, string?, string?];
       if (verb === "list") {
-        const list = store.delegations(x);
-        io.out(list.length ? list.map((d) => `${d.boss} -> ${d.delegate}\n`).join("") : "no delegates\n");
+        const bosses = [...new Set(store.delegations(x).map((d) => d.boss))].flatMap((b) => store.getUser(b) ?? []);
+        const rows = bosses.map((b) => ({
+          boss: b.extension,
+          name: b.displayName,
+          ringMode: b.ringMode,
+          ringDelaySeconds: b.ringDelaySeconds,
+          delegates: store.delegatesOf(b.extension).map((d) => ({ extension: d.extension, name: d.displayName })),
+        }));
+        if (v.json) io.out(JSON.stringify(rows, null, 2) + "\n");
+        else if (!rows.length) io.out("no delegates\n");
+        else io.out(table([["BOSS", "NAME", "RING", "DELEGATES"], ...rows.map((r) => [r.boss, r.name, ringWords(r.ringMode, r.ringDelaySeconds), r.delegates.map((d) => `${d.extension} (${d.name})`).join(", ")])]));
+      } else if (verb === "ring-mode") {
+        const u = ops.setRingMode(ctx, x!, y!, v.seconds === undefined ? undefined : Number(v.seconds));
+        io.out(`calls to ${u.extension} ring the delegates ${u.ringMode === "delayed" ? `after ${u.ringDelaySeconds} s` : "at once"}\n`);
       } else if (verb === "add") {
         ops.addDelegate(ctx, x!, y!);
         io.out(`${y} is now a delegate of ${x}\n`);

@@ -3,8 +3,8 @@
 // change is audited (never with a PIN or a password), and user or SIP password changes rewrite Kamailio's subscriber
 // file when one is configured.
 import { Ajv } from "ajv";
-import { CONFIG_BUNDLE_SCHEMA, schemaErrorWords } from "../config-bundle.js";
-import type { Actor, DeviceRecord, PolicyName, ProvisioningStore, UserRecord } from "./store.js";
+import { CONFIG_BUNDLE_SCHEMA, MAX_BOSSES, MAX_DELEGATES, MAX_RING_DELAY_SECONDS, schemaErrorWords } from "../config-bundle.js";
+import type { Actor, DeviceRecord, PolicyName, ProvisioningStore, RingMode, UserRecord } from "./store.js";
 import { POLICY_NAMES, randomSipPassword } from "./store.js";
 import { checkPin, randomPin, type PinOwner } from "./pin-policy.js";
 import { hashPin } from "./pin-hash.js";
@@ -144,6 +144,22 @@ export function unlock(ctx: AdminContext, extension: string): string | null {
   return was;
 }
 
+/** Gives `extension` a private line (a second, unlisted, inbound-only number), or takes it away (null). */
+export function setPrivateLine(ctx: AdminContext, extension: string, number: string | null): UserRecord {
+  const u = needUser(ctx, extension);
+  if (number !== null) {
+    if (!NUMBER_RE.test(number)) refuse(`private line must be a phone number (digits, optional leading +; got '${number}')`);
+    if (number === extension) refuse("the private line cannot be the extension itself");
+    const owner = ctx.store.numberOwner(number);
+    if (owner && !(owner.extension === extension && u.privateLine === number)) refuse(`${number} is already a number of ${owner.extension} (${owner.displayName})`);
+  }
+  ctx.store.transaction(() => {
+    ctx.store.setPrivateLine(extension, number);
+    ctx.store.audit(ctx.actor ?? "cli", "private-line-set", { extension, detail: { privateLine: number, was: u.privateLine } });
+  });
+  return ctx.store.getUser(extension)!;
+}
+
 export async function setSipPassword(ctx: AdminContext, extension: string, password?: string): Promise<void> {
   needUser(ctx, extension);
   if (password !== undefined && !SIP_PASSWORD_RE.test(password)) refuse("SIP password must be 8 to 128 printable characters, no spaces");
@@ -164,14 +180,89 @@ export function revokeDevice(ctx: AdminContext, id: string): DeviceRecord {
   return ctx.store.getDevice(id)!;
 }
 
+const RING_MODES: readonly RingMode[] = ["simultaneous", "delayed"];
+
+/** Refuses a boss at the most delegates, or a delegate already serving the most bosses. */
+function checkLimits(ctx: AdminContext, boss: string, delegate: string): void {
+  if (ctx.store.delegatesOf(boss).length >= MAX_DELEGATES) refuse(`${boss} already has ${MAX_DELEGATES} delegates (the most)`);
+  if (ctx.store.bossesOf(delegate).length >= MAX_BOSSES) refuse(`${delegate} is already a delegate of ${MAX_BOSSES} users (the most)`);
+}
+
 export function addDelegate(ctx: AdminContext, boss: string, delegate: string): void {
   needUser(ctx, boss);
   needUser(ctx, delegate);
   if (boss === delegate) refuse("a user cannot be their own delegate");
   ctx.store.transaction(() => {
-    if (!ctx.store.addDelegate(boss, delegate)) refuse(`${delegate} is already a delegate of ${boss}`);
+    if (ctx.store.delegations(boss).some((d) => d.boss === boss && d.delegate === delegate)) refuse(`${delegate} is already a delegate of ${boss}`);
+    checkLimits(ctx, boss, delegate);
+    ctx.store.addDelegate(boss, delegate);
     ctx.store.audit(ctx.actor ?? "cli", "delegate-added", { extension: boss, detail: { delegate } });
   });
+}
+
+export interface DelegatesResult {
+  delegates: Array<{ number: string; name: string }>;
+  added: string[];
+  removed: string[];
+  ringMode: RingMode;
+  ringDelaySeconds: number;
+}
+
+/**
+ * Replaces `boss`'s delegates with `delegates` (extensions), as the boss's phone does (PUT /v1/delegates), and sets
+ * the boss's ring mode too when `ring` is given. Refuses, naming the number: an unknown extension, the boss
+ * themselves, one listed twice, more than MAX_DELEGATES, a new delegate already serving MAX_BOSSES bosses. Each
+ * delegate added or removed is audited (actor ctx.actor, with `deviceId` when a phone did it).
+ */
+export function setDelegates(ctx: AdminContext, boss: string, delegates: readonly string[], o: { ring?: { mode: RingMode; seconds?: number }; deviceId?: string } = {}): DelegatesResult {
+  needUser(ctx, boss);
+  if (delegates.length > MAX_DELEGATES) refuse(`delegates: at most ${MAX_DELEGATES} (got ${delegates.length})`);
+  const seen = new Set<string>();
+  for (const d of delegates) {
+    if (!EXTENSION_RE.test(d)) refuse(`delegates: '${d}' is not an extension (1 to 15 digits)`);
+    if (seen.has(d)) refuse(`delegates: ${d} is listed twice`);
+    seen.add(d);
+    if (d === boss) refuse(`delegates: ${d} is the boss's own extension (a user cannot be their own delegate)`);
+    if (!ctx.store.getUser(d)) refuse(`delegates: no user with extension ${d}`);
+  }
+  if (o.ring) checkRing(o.ring.mode, o.ring.seconds);
+  const actor = ctx.actor ?? "cli";
+  return ctx.store.transaction(() => {
+    const current = new Set(ctx.store.delegatesOf(boss).map((u) => u.extension));
+    for (const d of delegates) if (!current.has(d) && ctx.store.bossesOf(d).length >= MAX_BOSSES) refuse(`delegates: ${d} is already a delegate of ${MAX_BOSSES} users (the most)`);
+    const { added, removed } = ctx.store.replaceDelegates(boss, delegates);
+    for (const d of added) ctx.store.audit(actor, "delegate-added", { extension: boss, deviceId: o.deviceId ?? null, detail: { delegate: d } });
+    for (const d of removed) ctx.store.audit(actor, "delegate-removed", { extension: boss, deviceId: o.deviceId ?? null, detail: { delegate: d } });
+    if (o.ring) applyRing(ctx, boss, o.ring.mode, o.ring.seconds, o.deviceId);
+    const user = ctx.store.getUser(boss)!;
+    return { delegates: ctx.store.delegatesOf(boss).map((u) => ({ number: u.extension, name: u.displayName })), added, removed, ringMode: user.ringMode, ringDelaySeconds: user.ringDelaySeconds };
+  });
+}
+
+function checkRing(mode: string, seconds: number | undefined): asserts mode is RingMode {
+  if (!(RING_MODES as readonly string[]).includes(mode)) refuse(`ring mode must be simultaneous or delayed (got '${mode}')`);
+  if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_RING_DELAY_SECONDS)) refuse(`the ring delay must be a whole number of seconds from 0 to ${MAX_RING_DELAY_SECONDS} (got ${String(seconds)})`);
+}
+
+/** Stores the ring mode (an absent delay keeps the stored one) and audits a change. */
+function applyRing(ctx: AdminContext, boss: string, mode: RingMode, seconds: number | undefined, deviceId?: string): void {
+  const u = ctx.store.getUser(boss)!;
+  const delay = seconds ?? u.ringDelaySeconds;
+  if (u.ringMode === mode && u.ringDelaySeconds === delay) return;
+  ctx.store.setRingMode(boss, mode, delay);
+  ctx.store.audit(ctx.actor ?? "cli", "ring-mode-set", { extension: boss, deviceId: deviceId ?? null, detail: { ringMode: mode, ringDelaySeconds: delay } });
+}
+
+/**
+ * Sets how calls to `boss` ring their delegates: "simultaneous" (at once) or "delayed" (after `seconds`, 0-60; the
+ * stored delay, 10 by default, when not given). Returns the user as now stored.
+ */
+export function setRingMode(ctx: AdminContext, boss: string, mode: string, seconds?: number): UserRecord {
+  needUser(ctx, boss);
+  checkRing(mode, seconds);
+  if (seconds !== undefined && mode === "simultaneous") refuse("--seconds goes with ring mode delayed (simultaneous rings the delegates at once)");
+  ctx.store.transaction(() => applyRing(ctx, boss, mode, seconds));
+  return ctx.store.getUser(boss)!;
 }
 
 export function removeDelegate(ctx: AdminContext, boss: string, delegate: string): void {
@@ -188,6 +279,8 @@ const lockPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.lock);
 const loggingPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.logging);
 /** The location policy (Lync's Set-CsLocationPolicy fields) becomes the bundle's `locationPolicy`. */
 const locationPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.locationPolicy);
+/** The delegation policy: `{"enabled": true}` turns boss / delegate calling on (the bundle's `delegation`). */
+const delegationPolicy = ajv.compile({ type: "object", additionalProperties: false, required: ["enabled"], properties: { enabled: { type: "boolean" } } });
 /** The emergency policy: where location comes from (the LIS) and how emergency calls are routed. */
 const emergencyPolicy = ajv.compile({
   type: "object",
@@ -209,7 +302,7 @@ export function setPolicy(ctx: AdminContext, name: string, json: string): unknow
     refuse(`policy ${name}: not JSON (${(e as Error).message})`);
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) refuse(`policy ${name}: must be a JSON object`);
-  const check = name === "lock" ? lockPolicy : name === "logging" ? loggingPolicy : name === "location" ? locationPolicy : name === "emergency" ? emergencyPolicy : null;
+  const check = name === "lock" ? lockPolicy : name === "logging" ? loggingPolicy : name === "location" ? locationPolicy : name === "emergency" ? emergencyPolicy : name === "delegation" ? delegationPolicy : null;
   if (check && !check(value)) {
     const e = check.errors?.[0];
     refuse(e ? schemaErrorWords(`policy ${name}`, e) : `policy ${name}: invalid`);

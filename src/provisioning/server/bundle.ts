@@ -1,10 +1,37 @@
 // The config bundle a signed-in phone gets (src/provisioning/config-bundle.ts, version 1): the user's account (SIP
 // credentials, display name, the service's SIP domain and servers), the dial plan, the lock policy and the company
 // directory (every user by display name and extension; private lines are never listed), the logging policy, and the
-// emergency side: the location policy (Lync's fields) and the emergency policy (the LIS, emergency routes).
-// Checked with checkBundle before it leaves. Delegation and private line have no place in bundle v1 yet.
-import { checkBundle, type BundleServer, type ConfigBundle } from "../config-bundle.js";
+// emergency side: the location policy (Lync's fields) and the emergency policy (the LIS, emergency routes); the
+// user's private line (theirs alone: never in the directory), and, when IT's delegation policy enables it, the
+// user's ring mode, delegates and bosses. Checked with checkBundle before it leaves.
+import { checkBundle, MAX_BOSSES, MAX_DELEGATES, type BundleDelegation, type BundleServer, type ConfigBundle } from "../config-bundle.js";
 import type { ProvisioningStore } from "./store.js";
+
+/** Whether IT's delegation policy (`policy set delegation '{"enabled":true}'`) turns boss / delegate calling on. */
+export function delegationEnabled(store: ProvisioningStore): boolean {
+  const p = store.getPolicy("delegation");
+  return !!p && typeof p === "object" && (p as { enabled?: unknown }).enabled === true;
+}
+
+/** `extension`'s delegation block (their ring mode, delegates and bosses), whatever the policy says. */
+export function delegationOf(store: ProvisioningStore, extension: string): BundleDelegation | undefined {
+  const user = store.getUser(extension);
+  if (!user) return undefined;
+  // the admin operations and the API keep within the limits; a database edited by other means is cut, not refused
+  return {
+    enabled: true,
+    ringMode: user.ringMode,
+    ringDelaySeconds: user.ringDelaySeconds,
+    delegates: store
+      .delegatesOf(extension)
+      .slice(0, MAX_DELEGATES)
+      .map((d) => ({ number: d.extension, name: d.displayName.slice(0, 64) })),
+    bosses: store
+      .bossesOf(extension)
+      .slice(0, MAX_BOSSES)
+      .map((b) => ({ number: b.extension, name: b.displayName.slice(0, 64), ringMode: b.ringMode, ringDelaySeconds: b.ringDelaySeconds })),
+  };
+}
 
 export interface BundleSource {
   sip: { domain: string; servers: BundleServer[] };
@@ -26,6 +53,7 @@ export function buildUserBundle(store: ProvisioningStore, extension: string, src
   const logging = store.getPolicy("logging") as ConfigBundle["logging"] | undefined;
   const locationPolicy = store.getPolicy("location") as ConfigBundle["locationPolicy"] | undefined;
   const emergency = store.getPolicy("emergency") as Pick<ConfigBundle, "location" | "emergency"> | undefined;
+  const delegation = delegationEnabled(store) ? delegationOf(store, extension) : undefined;
   const directory = store
     .listUsers()
     .map((u) => ({ name: u.displayName.slice(0, 64), number: u.extension }))
@@ -50,6 +78,8 @@ export function buildUserBundle(store: ProvisioningStore, extension: string, src
     ...(emergency?.location ? { location: emergency.location } : {}),
     ...(emergency?.emergency ? { emergency: emergency.emergency } : {}),
     directory,
+    ...(user.privateLine ? { privateLine: { number: user.privateLine } } : {}),
+    ...(delegation ? { delegation } : {}),
     ...(src.trustedCAs?.length ? { trustedCAs: src.trustedCAs } : {}),
   };
   return checkBundle(bundle, `bundle for ${extension}`);

@@ -1,8 +1,10 @@
 // The SIP credentials where Kamailio reads them: its db_text `subscriber` table, the same header and rows the lab's
 // registrar writes (src/lab/registrar.ts), replaced atomically (0600: it holds passwords in clear) after every change
-// to users or SIP passwords, by the service and by the admin CLI alike.
+// to users or SIP passwords, by the service and by the admin CLI alike. Also what the lab's registrar needs to route
+// private lines and delegation (registrarRouting), read from the same store.
 import { writeFileAtomic } from "../../base/atomic-file.js";
-import type { ProvisioningStore } from "./store.js";
+import { ProvisioningStore } from "./store.js";
+import { delegationEnabled } from "./bundle.js";
 
 export const SUBSCRIBER_HEADER = "id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)";
 
@@ -18,4 +20,45 @@ export function subscriberTable(users: ReadonlyArray<{ sipUser: string; sipPassw
 /** Rewrites the subscriber file from the store's users (ordered by extension). */
 export async function writeSubscriberFile(file: string, store: ProvisioningStore, domain: string): Promise<void> {
   await writeFileAtomic(file, subscriberTable(store.listUsers(), domain), { mode: 0o600 });
+}
+
+/**
+ * What the registrar needs besides the credentials (the options `aliases` and `delegations` of src/lab/registrar.ts's
+ * startRegistrar): `aliases` maps each private line to its user's extension (calls to it reach the user, and never
+ * their delegates); `delegations` maps each boss's extension to their delegates' extensions, only while IT's
+ * delegation policy enables delegation (empty otherwise); `ringDelays` gives each boss in `delegations` the seconds
+ * before the delegates ring (0: at once, ring mode "simultaneous").
+ */
+export interface RegistrarRouting {
+  aliases: Record<string, string>;
+  delegations: Record<string, string[]>;
+  ringDelays: Record<string, number>;
+}
+
+/** The private lines and delegations in `store`, as the registrar takes them (keys and lists by extension). */
+export function registrarRouting(store: ProvisioningStore): RegistrarRouting {
+  const aliases: Record<string, string> = {};
+  const delegations: Record<string, string[]> = {};
+  const ringDelays: Record<string, number> = {};
+  const users = store.listUsers();
+  for (const u of users) if (u.privateLine) aliases[u.privateLine] = u.extension;
+  if (delegationEnabled(store)) {
+    const byExt = new Map(users.map((u) => [u.extension, u]));
+    for (const d of store.delegations()) (delegations[d.boss] ??= []).push(d.delegate);
+    for (const boss of Object.keys(delegations)) {
+      const u = byExt.get(boss);
+      ringDelays[boss] = u?.ringMode === "delayed" ? u.ringDelaySeconds : 0;
+    }
+  }
+  return { aliases, delegations, ringDelays };
+}
+
+/** registrarRouting from the service's SQLite file (DATA_DIR/provisioning.db), opened and closed again. */
+export function readRegistrarRouting(dbFile: string): RegistrarRouting {
+  const store = ProvisioningStore.open(dbFile);
+  try {
+    return registrarRouting(store);
+  } finally {
+    store.close();
+  }
 }

@@ -1,7 +1,8 @@
 // The reference provisioning service (HTTPS, openapi.yaml describes it): a phone signs in with extension + PIN and a
 // PKCS#10 request, and gets a device certificate from the service's own CA, the CA, and its config bundle; later it
-// fetches its config with that certificate (mutual TLS). PIN lockout as Lync had it (pin-gate.ts); the state is one
-// SQLite file the admin CLI works on too. Nothing here logs a PIN, a SIP password or a key.
+// fetches its config with that certificate (mutual TLS), and a boss's phone writes back the delegates the boss picked
+// (PUT /v1/delegates, mutual TLS too). PIN lockout as Lync had it (pin-gate.ts); the state is one SQLite file the
+// admin CLI works on too. Nothing here logs a PIN, a SIP password or a key.
 import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
@@ -12,13 +13,14 @@ import { randomUUID } from "node:crypto";
 import { createSystemClock, type Clock } from "../../base/clock.js";
 import { silentLogger, type Logger } from "../../base/log.js";
 import { ErrorCodes } from "../../base/errors.js";
-import { ProvisioningStore } from "./store.js";
+import { ProvisioningStore, type DeviceRecord, type RingMode } from "./store.js";
 import { PinGate } from "./pin-gate.js";
 import { openDeviceCa, CsrError, type DeviceCa } from "./device-ca.js";
-import { buildUserBundle, type BundleSource } from "./bundle.js";
-import { writeSubscriberFile } from "./kamailio-subscribers.js";
-import { checkServiceConfig, parseListen, settingsOf, DB_FILE, DEFAULT_TLS_NAMES, SETTINGS_KEY, type ProvisioningServiceConfig } from "./service-config.js";
-import { EXTENSION_RE } from "./admin-ops.js";
+import { buildUserBundle, delegationEnabled, type BundleSource } from "./bundle.js";
+import { registrarRouting, writeSubscriberFile, type RegistrarRouting } from "./kamailio-subscribers.js";
+import { checkServiceConfig, parseListen, settingsOf, DB_FILE, DEFAULT_TLS_NAMES, SETTINGS_KEY, type ProvisioningServiceConfig, type ServiceSettings } from "./service-config.js";
+import { AdminRefusal, EXTENSION_RE, setDelegates } from "./admin-ops.js";
+import { MAX_DELEGATES, MAX_RING_DELAY_SECONDS } from "../config-bundle.js";
 
 /** The error codes of the HTTP API (stable: add, never rename). */
 export const ServiceErrorCodes = {
@@ -31,6 +33,8 @@ export const ServiceErrorCodes = {
   NOT_FOUND: "PHONE_ERR_NOT_FOUND",
   METHOD_NOT_ALLOWED: "PHONE_ERR_METHOD_NOT_ALLOWED",
   INTERNAL: "PHONE_ERR_INTERNAL",
+  /** PUT /v1/delegates while IT's delegation policy does not enable delegation (409). */
+  DELEGATION_OFF: "PHONE_ERR_DELEGATION_OFF",
 } as const;
 
 /** The largest request body taken (a CSR is a few KiB). */
@@ -42,12 +46,19 @@ export interface ProvisioningService {
   port: number;
   /** The service's CA: phones trust it for the service's TLS certificate, and their certificates chain to it. */
   caPem: string;
+  /** The private lines and delegations as the registrar takes them (see kamailio-subscribers.ts), read now. */
+  registrarRouting(): RegistrarRouting;
   stop(): Promise<void>;
 }
 
 export interface ServiceOptions {
   log?: Logger;
   clock?: Clock;
+  /**
+   * Called after a phone changed its boss's delegates or ring mode (PUT /v1/delegates), with the routing as it now
+   * is: the lab restarts or reconfigures its registrar. Admin CLI changes, made in another process, do not call it.
+   */
+  onRoutingChanged?: (routing: RegistrarRouting) => void;
 }
 
 class HttpError extends Error {
@@ -122,6 +133,36 @@ function signInRequestOf(raw: Buffer): SignInRequest {
   return { extension: b.extension, pin: b.pin, csr: b.csr };
 }
 
+interface DelegatesRequest {
+  delegates: string[];
+  ringMode?: RingMode;
+  ringDelaySeconds?: number;
+}
+
+/** Checks the PUT /v1/delegates body's shape (who the delegates may be is setDelegates' business). */
+function delegatesRequestOf(raw: Buffer): DelegatesRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString("utf8"));
+  } catch (e) {
+    throw badRequest(`the body is not JSON (${(e as Error).message})`);
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest('the body must be a JSON object: {"delegates": ["1002", ...]}');
+  const b = body as Record<string, unknown>;
+  if (b.delegates === undefined || b.delegates === null) throw badRequest("delegates: missing");
+  if (!Array.isArray(b.delegates)) throw badRequest("delegates: must be an array of extensions");
+  if (b.delegates.length > MAX_DELEGATES) throw badRequest(`delegates: at most ${MAX_DELEGATES} (got ${b.delegates.length})`);
+  b.delegates.forEach((d, i) => {
+    if (typeof d !== "string" || !EXTENSION_RE.test(d)) throw badRequest(`delegates/${i}: must be an extension, a string of 1 to 15 digits`);
+  });
+  if (b.ringMode !== undefined && b.ringMode !== "simultaneous" && b.ringMode !== "delayed") throw badRequest('ringMode: must be "simultaneous" or "delayed"');
+  if (b.ringDelaySeconds !== undefined) {
+    if (typeof b.ringDelaySeconds !== "number" || !Number.isInteger(b.ringDelaySeconds) || b.ringDelaySeconds < 0 || b.ringDelaySeconds > MAX_RING_DELAY_SECONDS) throw badRequest(`ringDelaySeconds: must be a whole number from 0 to ${MAX_RING_DELAY_SECONDS}`);
+    if (b.ringMode === undefined) throw badRequest("ringDelaySeconds: goes with ringMode");
+  }
+  return { delegates: b.delegates as string[], ...(b.ringMode !== undefined ? { ringMode: b.ringMode } : {}), ...(b.ringDelaySeconds !== undefined ? { ringDelaySeconds: b.ringDelaySeconds } : {}) };
+}
+
 /** Starts the service on `config.listen`; resolves once it accepts connections. */
 export async function startProvisioningService(config: ProvisioningServiceConfig, opts: ServiceOptions = {}): Promise<ProvisioningService> {
   const cfg = checkServiceConfig(config);
@@ -140,7 +181,7 @@ export async function startProvisioningService(config: ProvisioningServiceConfig
     if (settings.kamailioSubscriberFile) await writeSubscriberFile(settings.kamailioSubscriberFile, store, settings.sipDomain);
     const gate = new PinGate(store, clock, settings.lockout, settings.scrypt);
     const source: BundleSource = { sip: cfg.sip, ...(cfg.dialPlan ? { dialPlan: cfg.dialPlan } : {}), ...(cfg.trustedCAs ? { trustedCAs: cfg.trustedCAs } : {}) };
-    const api = new Api(store, ca, gate, source, clock, log);
+    const api = new Api(store, ca, gate, source, settings, clock, log, opts.onRoutingChanged);
 
     server = https.createServer({ key: ca.serverKeyPem, cert: ca.serverCertPem, ca: [ca.caPem], requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2", requestTimeout: 30_000, headersTimeout: 15_000 }, (req, res) => void api.handle(req, res));
     const { host, port } = parseListen(cfg.listen);
@@ -161,6 +202,7 @@ export async function startProvisioningService(config: ProvisioningServiceConfig
       url,
       port: bound,
       caPem: ca.caPem,
+      registrarRouting: () => registrarRouting(store),
       stop: async () => {
         if (stopped) return;
         stopped = true;
@@ -184,8 +226,10 @@ class Api {
     private readonly ca: DeviceCa,
     private readonly gate: PinGate,
     private readonly source: BundleSource,
+    private readonly settings: ServiceSettings,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly onRoutingChanged?: (routing: RegistrarRouting) => void,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -194,6 +238,7 @@ class Api {
       const routes: Record<string, { method: string; run: () => Promise<void> }> = {
         "/v1/sign-in": { method: "POST", run: () => this.signIn(req, res) },
         "/v1/config": { method: "GET", run: () => this.config(req, res) },
+        "/v1/delegates": { method: "PUT", run: () => this.putDelegates(req, res) },
         "/v1/health": { method: "GET", run: async () => send(res, 200, { ok: true }) },
       };
       const r = routes[route];
@@ -249,7 +294,8 @@ class Api {
     send(res, 200, { device: { id }, certificate: cert.pem, ca: this.ca.caPem, bundle });
   }
 
-  private async config(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The device whose certificate the connection presented (mutual TLS): 401 without a known one, 403 revoked. */
+  private deviceOf(req: IncomingMessage): DeviceRecord {
     const socket = req.socket as TLSSocket;
     const peer = socket.getPeerCertificate();
     if (!peer || !peer.raw) throw new HttpError(401, ServiceErrorCodes.NO_DEVICE_CERT, "a device certificate is required (sign in with extension and PIN first)");
@@ -257,6 +303,36 @@ class Api {
     const device = this.store.deviceByFingerprint(peer.fingerprint256);
     if (!device) throw new HttpError(401, ServiceErrorCodes.NO_DEVICE_CERT, "this certificate belongs to no device this service knows (sign in again)");
     if (device.revokedAt !== null) throw new HttpError(403, ServiceErrorCodes.DEVICE_REVOKED, `this device was revoked on ${new Date(device.revokedAt).toISOString()} (sign in again)`, { deviceId: device.id });
+    return device;
+  }
+
+  private async putDelegates(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const device = this.deviceOf(req);
+    const body = delegatesRequestOf(await readBody(req));
+    if (!this.store.getUser(device.extension)) throw new HttpError(403, ServiceErrorCodes.DEVICE_REVOKED, "the user of this device was removed", { deviceId: device.id });
+    if (!delegationEnabled(this.store)) throw new HttpError(409, ServiceErrorCodes.DELEGATION_OFF, "delegation is off: IT's delegation policy does not enable it");
+    const ctx = { store: this.store, settings: this.settings, actor: `device:${device.id}` as const, now: () => this.clock.wallNow() };
+    let r;
+    try {
+      r = setDelegates(ctx, device.extension, body.delegates, { deviceId: device.id, ...(body.ringMode ? { ring: { mode: body.ringMode, ...(body.ringDelaySeconds !== undefined ? { seconds: body.ringDelaySeconds } : {}) } } : {}) });
+    } catch (e) {
+      if (e instanceof AdminRefusal) throw badRequest(e.message);
+      throw e;
+    }
+    this.store.touchDevice(device.id);
+    this.log.info({ extension: device.extension, deviceId: device.id, added: r.added, removed: r.removed, ringMode: r.ringMode, ringDelaySeconds: r.ringDelaySeconds }, "delegates: set by the boss's phone");
+    if (this.onRoutingChanged && (r.added.length || r.removed.length || body.ringMode)) {
+      try {
+        this.onRoutingChanged(registrarRouting(this.store));
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, "delegates: the routing-changed hook failed");
+      }
+    }
+    send(res, 200, r);
+  }
+
+  private async config(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const device = this.deviceOf(req);
     const bundle = buildUserBundle(this.store, device.extension, this.source);
     if (!bundle) throw new HttpError(403, ServiceErrorCodes.DEVICE_REVOKED, "the user of this device was removed", { deviceId: device.id });
     this.store.transaction(() => {

@@ -9,7 +9,8 @@ import { createSystemClock, type Clock } from "../../base/clock.js";
 import { SECRET_FIELDS } from "../../base/log.js";
 import { openState, type LockState } from "./lockout.js";
 
-export type Actor = "cli" | "service";
+/** Who did it: the admin CLI, the service itself, or a phone (its device id) acting for its user. */
+export type Actor = "cli" | "service" | `device:${string}`;
 
 export type AuditEvent =
   | "pin-set"
@@ -23,9 +24,13 @@ export type AuditEvent =
   | "user-added"
   | "user-removed"
   | "sip-password-set"
+  | "private-line-set"
   | "delegate-added"
   | "delegate-removed"
+  | "ring-mode-set"
   | "policy-set";
+
+export type RingMode = "simultaneous" | "delayed";
 
 export const POLICY_NAMES = ["location", "emergency", "logging", "lock", "delegation"] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -40,6 +45,9 @@ export interface UserRecord {
   pinHash: string | null;
   createdAt: number;
   pinSetAt: number | null;
+  /** As a boss: calls ring the delegates at once, or after ringDelaySeconds. */
+  ringMode: RingMode;
+  ringDelaySeconds: number;
 }
 
 export interface NewUser {
@@ -127,9 +135,29 @@ export const MIGRATIONS: readonly string[] = [
   // the audit log searchable by extension
   `CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE INDEX audit_by_extension ON audit(extension, id);`,
+  // v3: each user's ring mode as a boss (delegates rung at once, or after N seconds), and phones as audit actors
+  // ("device:<id>", when the boss's phone edits the delegates): the audit table is rebuilt to widen its CHECK
+  `ALTER TABLE users ADD COLUMN ring_mode TEXT NOT NULL DEFAULT 'simultaneous' CHECK (ring_mode IN ('simultaneous', 'delayed'));
+   ALTER TABLE users ADD COLUMN ring_delay_s INTEGER NOT NULL DEFAULT 10 CHECK (ring_delay_s BETWEEN 0 AND 60);
+   CREATE TABLE audit_v3 (
+     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+     at         INTEGER NOT NULL,
+     actor      TEXT NOT NULL CHECK (actor IN ('cli', 'service') OR actor GLOB 'device:?*'),
+     event      TEXT NOT NULL,
+     extension  TEXT,
+     device_id  TEXT,
+     detail     TEXT NOT NULL DEFAULT '{}'
+   );
+   INSERT INTO audit_v3 (id, at, actor, event, extension, device_id, detail) SELECT id, at, actor, event, extension, device_id, detail FROM audit;
+   DROP TABLE audit;
+   ALTER TABLE audit_v3 RENAME TO audit;
+   CREATE INDEX audit_by_extension ON audit(extension, id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A new user's delay before their calls ring the delegates, in "delayed" ring mode. */
+export const DEFAULT_RING_DELAY_S = 10;
 
 const SIP_PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
@@ -169,6 +197,9 @@ interface UserRow {
   pin_hash: string | null;
   created_at: number;
   pin_set_at: number | null;
+  /** Absent in a database opened at an older schema version (migration tests). */
+  ring_mode?: RingMode;
+  ring_delay_s?: number;
 }
 
 interface DeviceRow {
@@ -191,6 +222,8 @@ const userOf = (r: UserRow): UserRecord => ({
   pinHash: r.pin_hash,
   createdAt: r.created_at,
   pinSetAt: r.pin_set_at,
+  ringMode: r.ring_mode ?? "simultaneous",
+  ringDelaySeconds: r.ring_delay_s ?? DEFAULT_RING_DELAY_S,
 });
 
 const deviceOf = (r: DeviceRow): DeviceRecord => ({
@@ -336,8 +369,17 @@ export class ProvisioningStore {
     return this.db.prepare("UPDATE users SET pin_hash = ?, pin_set_at = ? WHERE extension = ?").run(pinHash, this.clock.wallNow(), extension).changes > 0;
   }
 
+  setPrivateLine(extension: string, number: string | null): boolean {
+    return this.db.prepare("UPDATE users SET private_line = ? WHERE extension = ?").run(number, extension).changes > 0;
+  }
+
   setSipPassword(extension: string, password: string): boolean {
     return this.db.prepare("UPDATE users SET sip_password = ? WHERE extension = ?").run(password, extension).changes > 0;
+  }
+
+  /** Sets a user's ring mode as a boss; false when there is no such user. */
+  setRingMode(extension: string, mode: RingMode, delaySeconds: number): boolean {
+    return this.db.prepare("UPDATE users SET ring_mode = ?, ring_delay_s = ? WHERE extension = ?").run(mode, delaySeconds, extension).changes > 0;
   }
 
   // ---- delegates
@@ -354,6 +396,29 @@ export class ProvisioningStore {
   delegations(extension?: string): Array<{ boss: string; delegate: string }> {
     const rows = extension === undefined ? this.db.prepare("SELECT boss, delegate FROM delegates ORDER BY boss, delegate").all() : this.db.prepare("SELECT boss, delegate FROM delegates WHERE boss = @e OR delegate = @e ORDER BY boss, delegate").all({ e: extension });
     return rows as Array<{ boss: string; delegate: string }>;
+  }
+
+  /** `boss`'s delegates, by extension. */
+  delegatesOf(boss: string): UserRecord[] {
+    return (this.db.prepare("SELECT u.* FROM delegates d JOIN users u ON u.extension = d.delegate WHERE d.boss = ? ORDER BY u.extension").all(boss) as UserRow[]).map(userOf);
+  }
+
+  /** The users `delegate` is a delegate of, by extension. */
+  bossesOf(delegate: string): UserRecord[] {
+    return (this.db.prepare("SELECT u.* FROM delegates d JOIN users u ON u.extension = d.boss WHERE d.delegate = ? ORDER BY u.extension").all(delegate) as UserRow[]).map(userOf);
+  }
+
+  /** Makes `delegates` exactly `boss`'s delegates (no checks: admin-ops does them); says who was added and removed. */
+  replaceDelegates(boss: string, delegates: readonly string[]): { added: string[]; removed: string[] } {
+    return this.transaction(() => {
+      const before = new Set(this.delegatesOf(boss).map((u) => u.extension));
+      const after = new Set(delegates);
+      const added = [...after].filter((d) => !before.has(d)).sort();
+      const removed = [...before].filter((d) => !after.has(d)).sort();
+      for (const d of removed) this.removeDelegate(boss, d);
+      for (const d of added) this.addDelegate(boss, d);
+      return { added, removed };
+    });
   }
 
   // ---- policies and settings

@@ -17,24 +17,13 @@ import { fileURLToPath } from "node:url";
 import { ManualClock } from "../../../src/base/clock.js";
 import { createLogger } from "../../../src/base/log.js";
 import { HELD_NS, HELD_ID_NS, LLDP_NS, startLisServer, type LisServer, type LisServerOptions } from "../../../src/location/lis/lis-server.js";
+import { schemaComplaint, type LocationSchema } from "../../support/xml-schema.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
 
 /** xmllint's verdict on a document: null when it validates against the driver schema, else its complaint. */
-async function invalid(xml: string, xsd: "held-validate.xsd" | "pidf-lo-validate.xsd", dir: string): Promise<string | null> {
-  const file = path.join(dir, `doc-${Math.random().toString(36).slice(2)}.xml`);
-  await fs.writeFile(file, xml);
-  try {
-    await run("xmllint", ["--noout", "--nonet", "--schema", xsd, file], { cwd: schemas });
-    return null;
-  } catch (e) {
-    return (e as { stderr: string }).stderr;
-  } finally {
-    await fs.rm(file, { force: true });
-  }
-}
+const invalid = (xml: string, xsd: LocationSchema, _dir: string): Promise<string | null> => schemaComplaint(xml, xsd);
 
 interface Answer {
   status: number;

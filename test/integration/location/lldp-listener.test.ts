@@ -10,26 +10,16 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
 import { createSystemClock, ManualClock } from "../../../src/base/clock.js";
 import { LldpListener, type LldpUpdate } from "../../../src/location/lldp-listener.js";
 import { LocationService } from "../../../src/location/location-service.js";
+import { schemaComplaint } from "../../support/xml-schema.js";
 
 const run = promisify(execFile);
-const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
 const clock = createSystemClock();
 
 /** xmllint's verdict against pidf-lo-validate.xsd: null when valid, else its complaint. */
-async function invalid(xml: string, dir: string): Promise<string | null> {
-  const file = path.join(dir, `doc-${Math.random().toString(36).slice(2)}.xml`);
-  await fs.writeFile(file, xml);
-  try {
-    await run("xmllint", ["--noout", "--nonet", "--schema", "pidf-lo-validate.xsd", file], { cwd: schemas });
-    return null;
-  } catch (e) {
-    return (e as { stderr: string }).stderr;
-  }
-}
+const invalid = (xml: string, _dir: string): Promise<string | null> => schemaComplaint(xml);
 
 /** Resolves with the first update `ok` accepts, or rejects after `ms`. */
 function nextUpdate(l: LldpListener, ok: (u: LldpUpdate | null) => boolean, ms = 15000): Promise<LldpUpdate | null> {

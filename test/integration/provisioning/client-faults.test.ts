@@ -13,7 +13,7 @@ import type { TLSSocket } from "node:tls";
 import * as x509 from "@peculiar/x509";
 import type { ConfigBundle } from "../../../src/provisioning/config-bundle.js";
 import { makeDeviceKey, type DeviceKey } from "../../../src/provisioning/device-identity.js";
-import { failureWords, fetchConfig, signIn, type ServiceFailure, type ServiceTarget, type SignedIn } from "../../../src/provisioning/provisioning-client.js";
+import { failureWords, fetchConfig, putDelegates, signIn, type DelegatesSaved, type ServiceFailure, type ServiceTarget, type SignedIn } from "../../../src/provisioning/provisioning-client.js";
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 type Keys = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"];
@@ -100,7 +100,7 @@ describe("provisioning client against a misbehaving service", function () {
   let target: ServiceTarget;
 
   const signInNow = (t: ServiceTarget = target): Promise<SignedIn | ServiceFailure> => signIn(t, "1001", PIN, phone.csrPem, phone.privateKeyPem);
-  const failure = (r: SignedIn | ConfigBundle | ServiceFailure): ServiceFailure => {
+  const failure = (r: SignedIn | ConfigBundle | DelegatesSaved | ServiceFailure): ServiceFailure => {
     assert.ok("kind" in r, `expected a failure, got ${JSON.stringify(r).slice(0, 200)}`);
     // whatever went wrong, the PIN is neither in the result nor in the words
     assert.ok(!JSON.stringify(r).includes(PIN), "the PIN is not in the failure");
@@ -406,6 +406,75 @@ describe("provisioning client against a misbehaving service", function () {
       const f = failure(await fetchConfig(target, certPem, phone.privateKeyPem));
       assert.equal(f.kind, "bad-answer");
       assert.match(failureWords(f, hhmm), /the service's config: \/accounts: /);
+    });
+  });
+
+  describe("13. putDelegates with the device certificate (mutual TLS)", () => {
+    let certPem: string;
+    let deviceId: string;
+    before(async () => {
+      deviceId = randomUUID();
+      certPem = await issueForCsr(ca, phone.csrPem, deviceId);
+    });
+    const put = (t: ServiceTarget = target): Promise<DelegatesSaved | ServiceFailure> => putDelegates(t, certPem, phone.privateKeyPem, ["1002", "1004"]);
+
+    it("200 -> the stored list; it sent PUT /v1/delegates with the list, presenting its certificate", async () => {
+      const answer = { delegates: [{ number: "1002", name: "Bob" }, { number: "1004", name: "Dan" }], added: ["1004"], removed: ["1003"], ringMode: "delayed", ringDelaySeconds: 12 };
+      handler = (_req, res) => json(res, 200, answer);
+      assert.deepEqual(await put(), { ok: true, ...answer });
+      assert.deepEqual(
+        seen.map((x) => [x.method, x.url, x.peerCn, x.authorized, JSON.parse(x.body) as unknown]),
+        [["PUT", "/v1/delegates", deviceId, true, { delegates: ["1002", "1004"] }]],
+      );
+      // the ring mode goes along when given
+      await putDelegates(target, certPem, phone.privateKeyPem, [], { ringMode: "delayed", ringDelaySeconds: 20 });
+      assert.deepEqual(JSON.parse(seen[1]!.body), { delegates: [], ringMode: "delayed", ringDelaySeconds: 20 });
+    });
+
+    it("400 -> refused with the service's words (printable, at most 200 characters); 409 -> refused with its code", async () => {
+      handler = (_req, res) => json(res, 400, { error: { code: "PHONE_ERR_BAD_REQUEST", message: "delegates: no user\nwith extension 1009" } });
+      const f = failure(await put());
+      assert.deepEqual(f, { kind: "refused", code: "PHONE_ERR_BAD_REQUEST", reason: "delegates: no user with extension 1009" });
+      assert.equal(failureWords(f, hhmm), "Not saved: delegates: no user with extension 1009");
+      handler = (_req, res) => json(res, 400, { error: { code: "PHONE_ERR_BAD_REQUEST", message: "x".repeat(5000) } });
+      const g = failure(await put());
+      assert.equal(g.kind === "refused" && g.reason.length, 200);
+      handler = (_req, res) => json(res, 409, { error: { code: "PHONE_ERR_DELEGATION_OFF", message: "delegation is off" } });
+      assert.deepEqual(failure(await put()), { kind: "refused", code: "PHONE_ERR_DELEGATION_OFF", reason: "delegation is off" });
+      handler = (_req, res) => json(res, 400, {});
+      assert.deepEqual(failure(await put()), { kind: "refused", code: "HTTP 400", reason: "HTTP 400" });
+    });
+
+    it("401 / 403 revoked -> revoked; 500 -> bad-answer; a 200 without the lists -> bad-answer", async () => {
+      handler = (_req, res) => json(res, 403, { error: { code: "PHONE_ERR_DEVICE_REVOKED", message: "revoked", deviceId } });
+      assert.deepEqual(failure(await put()), { kind: "revoked" });
+      handler = (_req, res) => json(res, 401, { error: { code: "PHONE_ERR_NO_DEVICE_CERT", message: "who are you" } });
+      assert.deepEqual(failure(await put()), { kind: "revoked" });
+      handler = (_req, res) => json(res, 500, { error: { code: "PHONE_ERR_INTERNAL", message: "database is locked" } });
+      assert.deepEqual(failure(await put()), { kind: "bad-answer", reason: "HTTP 500 PHONE_ERR_INTERNAL" });
+      for (const body of [null, { delegates: [{ number: "1002" }], added: [], removed: [] }, { delegates: [], added: "1002", removed: [] }]) {
+        handler = (_req, res) => json(res, 200, body);
+        assert.deepEqual(failure(await put()), { kind: "bad-answer", reason: "the answer lacks the delegates, or who was added and removed" }, JSON.stringify(body));
+      }
+    });
+
+    it("never answers -> unreachable within the timeout; a closed port -> unreachable; no key or certificate in any failure", async () => {
+      let held: ServerResponse | undefined;
+      handler = (_req, res) => {
+        held = res;
+      };
+      const t0 = Date.now();
+      const f = failure(await put({ ...target, timeoutMs: 500, clock: createSystemClock() }));
+      assert.equal(f.kind, "unreachable");
+      assert.ok(Date.now() - t0 < 1500);
+      held?.destroy();
+      const closed = net.createServer();
+      await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+      const freePort = (closed.address() as net.AddressInfo).port;
+      await new Promise((r) => closed.close(r));
+      const g = failure(await put({ ...target, url: `https://127.0.0.1:${freePort}/` }));
+      assert.deepEqual(g, { kind: "unreachable", reason: "connection refused" });
+      for (const x of [f, g]) assert.ok(!JSON.stringify(x).includes("PRIVATE KEY") && !JSON.stringify(x).includes("CERTIFICATE"));
     });
   });
 });

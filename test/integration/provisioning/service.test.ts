@@ -183,7 +183,9 @@ describe("provisioning service (HTTPS, SQLite, admin CLI)", function () {
       { name: "Bob Jones", number: "1002" },
     ]);
     assert.deepEqual(bundle.lock, { afterIdleMinutes: 10 });
-    assert.ok(!JSON.stringify(bundle).includes("2001"), "the private line is not in the directory");
+    assert.ok(!JSON.stringify(bundle.directory).includes("2001"), "the private line is not in the directory");
+    assert.deepEqual(bundle.privateLine, { number: "2001" }, "but the user's own bundle has it");
+    assert.equal(bundle.delegation, undefined, "no delegation unless the policy enables it");
     assert.equal(a.headers["cache-control"], "no-store");
 
     // Kamailio reads the same credentials
@@ -328,9 +330,9 @@ describe("provisioning service (HTTPS, SQLite, admin CLI)", function () {
   it("the OpenAPI document describes these routes and error codes", async () => {
     const doc = await fs.readFile(path.join(root, "src/provisioning/server/openapi.yaml"), "utf8");
     assert.match(doc, /^openapi: 3\.0\.\d+$/m);
-    for (const p of ["/v1/sign-in:", "/v1/config:", "/v1/health:"]) assert.ok(doc.includes(`\n  ${p}\n`), p);
+    for (const p of ["/v1/sign-in:", "/v1/config:", "/v1/delegates:", "/v1/health:"]) assert.ok(doc.includes(`\n  ${p}\n`), p);
     for (const code of Object.values(ServiceErrorCodes)) assert.ok(doc.includes(code), code);
-    for (const status of ['"200"', '"400"', '"401"', '"403"', '"413"', '"423"']) assert.ok(doc.includes(status), status);
+    for (const status of ['"200"', '"400"', '"401"', '"403"', '"409"', '"413"', '"423"']) assert.ok(doc.includes(status), status);
   });
 
   it("runs as a command: bin/provisioning-service.js --config FILE prints where it listens and stops on SIGTERM", async () => {

@@ -20,6 +20,7 @@ import { ManualClock, type Timer } from "../../../src/base/clock.js";
 import { createLogger, silentLogger } from "../../../src/base/log.js";
 import { HeldClient } from "../../../src/location/held-client.js";
 import type { LisTarget } from "../../../src/location/location-types.js";
+import { schemaComplaint } from "../../support/xml-schema.js";
 
 const run = promisify(execFile);
 const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
@@ -28,19 +29,7 @@ const IDS = { ip: "192.0.2.5", mac: "a0:12:34:56:78:90" };
 const HELD_TYPE = "application/held+xml;charset=utf-8";
 
 /** xmllint's verdict against held-validate.xsd: null when the document validates, else its complaint. */
-async function invalidRequest(xml: string): Promise<string | null> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "heldc-"));
-  const file = path.join(dir, "req.xml");
-  await fs.writeFile(file, xml);
-  try {
-    await run("xmllint", ["--noout", "--nonet", "--schema", "held-validate.xsd", file], { cwd: schemas });
-    return null;
-  } catch (e) {
-    return (e as { stderr: string }).stderr;
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
+const invalidRequest = (xml: string): Promise<string | null> => schemaComplaint(xml, "held-validate.xsd");
 
 /** Polls (real time) until `cond` holds; fails after 5 s. */
 async function until(cond: () => boolean, what = "condition"): Promise<void> {

@@ -2,33 +2,18 @@
 // (xmllint), MAC/IP forms, and the reading of LIS answers: a location (presence as a document of its own, URIs, the
 // echoed device), errors (badIdentifier's requiredIdentifiers), unknown XML ignored, bad documents refused in words.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { DOMParser, type Element } from "@xmldom/xmldom";
 import { buildLocationRequest, normaliseMac, parseHeldResponse } from "../../../src/location/held.js";
+import { schemaComplaint, type LocationSchema } from "../../support/xml-schema.js";
 
-const run = promisify(execFile);
 const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
 const example = (f: string): Promise<string> => fs.readFile(path.join(schemas, "examples", f), "utf8");
 
 /** xmllint's verdict against a driver schema: null when the document validates, else its complaint. */
-async function invalid(xml: string, schema = "held-validate.xsd"): Promise<string | null> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "held-"));
-  const file = path.join(dir, "doc.xml");
-  await fs.writeFile(file, xml);
-  try {
-    await run("xmllint", ["--noout", "--nonet", "--schema", schema, file], { cwd: schemas });
-    return null;
-  } catch (e) {
-    return (e as { stderr: string }).stderr;
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
+const invalid = (xml: string, schema: LocationSchema = "held-validate.xsd"): Promise<string | null> => schemaComplaint(xml, schema);
 
 interface Tree {
   name: string;

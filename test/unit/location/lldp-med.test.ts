@@ -3,32 +3,13 @@
 // problem noted and the rest kept), the CAtype table, language/script, RFC 3825 coordinates, and a mutation run: no
 // byte soup makes the decoder throw anything else, and every civic address it returns makes a schema-valid PIDF-LO.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { promises as fs } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
 import { LldpError, parseDhcpCivic, parseLldpdu, parseLldpFrame, parseCoordinateLci, type LldpInfo } from "../../../src/location/lldp-med.js";
 import { buildPidfLo, type CivicAddress } from "../../../src/location/pidf-lo.js";
+import { schemaComplaint } from "../../support/xml-schema.js";
 
-const run = promisify(execFile);
-const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
 
 /** xmllint's verdict against pidf-lo-validate.xsd: null when valid, else its complaint. */
-async function invalid(xml: string): Promise<string | null> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "lldp-pidf-"));
-  const file = path.join(dir, "doc.xml");
-  await fs.writeFile(file, xml);
-  try {
-    await run("xmllint", ["--noout", "--nonet", "--schema", "pidf-lo-validate.xsd", file], { cwd: schemas });
-    return null;
-  } catch (e) {
-    return (e as { stderr: string }).stderr;
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
+const invalid = (xml: string): Promise<string | null> => schemaComplaint(xml);
 
 const pidfOf = (civic: CivicAddress): string => buildPidfLo({ entity: "sip:1001@example.com", tupleId: "loc-lldp-med", civic, method: "Manual", retransmissionAllowed: true, timestamp: new Date("2026-01-15T10:00:00Z") });
 

@@ -4,12 +4,9 @@
 // change (and linkChanged()) and every N hours, manual locations per gateway, TV-17/TV-18 end to end. Every PIDF-LO the
 // service hands out is validated with xmllint at the end. Also the network watch it listens to, on files of the test's.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
 import { ManualClock } from "../../../src/base/clock.js";
 import { LocationService, type Locator, type LocationServiceDeps } from "../../../src/location/location-service.js";
 import type { DeviceIds, HeldOutcome, KnownLocation, LisTarget } from "../../../src/location/location-types.js";
@@ -17,24 +14,11 @@ import type { LldpSource, LldpUpdate } from "../../../src/location/lldp-listener
 import { interfaceAddress, NetworkWatch, normaliseMac, readArpMac, readDefaultGateway, type NetworkChange, type NetworkSource, type NetworkState } from "../../../src/location/network-watch.js";
 import { buildPidfLo, civicLine, type CivicAddress } from "../../../src/location/pidf-lo.js";
 import { parseCivicLci } from "../../../src/location/lldp-med.js";
+import { schemaComplaint } from "../../support/xml-schema.js";
 
-const run = promisify(execFile);
-const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
 
 /** xmllint's verdict against pidf-lo-validate.xsd: null when valid, else its complaint. */
-async function invalid(xml: string): Promise<string | null> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "svc-pidf-"));
-  const file = path.join(dir, "doc.xml");
-  await fs.writeFile(file, xml);
-  try {
-    await run("xmllint", ["--noout", "--nonet", "--schema", "pidf-lo-validate.xsd", file], { cwd: schemas });
-    return null;
-  } catch (e) {
-    return (e as { stderr: string }).stderr;
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
+const invalid = (xml: string): Promise<string | null> => schemaComplaint(xml);
 
 const ENTITY = "sip:1001@example.com";
 const LIS: LisTarget = { url: "https://lis.example.com/held", timeoutMs: 5000 };

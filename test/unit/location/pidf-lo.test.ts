@@ -2,31 +2,16 @@
 // standards' driver schema, vendored in test/fixtures/location-schemas), civic elements in RFC 5139 order, text
 // escaped, the tuple id an NCName; the screen's one-line address (test vector TV-1's wording).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { buildPidfLo, civicLine, ncName, type LocationObject } from "../../../src/location/pidf-lo.js";
+import { schemaComplaint } from "../../support/xml-schema.js";
 
-const run = promisify(execFile);
 const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
 
 /** xmllint's verdict on a document against the PIDF-LO driver schema: null when it validates, else its complaint. */
-async function invalid(xml: string): Promise<string | null> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "pidf-"));
-  const file = path.join(dir, "doc.xml");
-  await fs.writeFile(file, xml);
-  try {
-    await run("xmllint", ["--noout", "--nonet", "--schema", "pidf-lo-validate.xsd", file], { cwd: schemas });
-    return null;
-  } catch (e) {
-    return (e as { stderr: string }).stderr;
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
+const invalid = (xml: string): Promise<string | null> => schemaComplaint(xml);
 
 /** TV-1's office: 1100 N Lamar BLVD, Tower 2, floor 3, suite 300, room 3-214. */
 const office: LocationObject = {

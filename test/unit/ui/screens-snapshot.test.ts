@@ -35,6 +35,30 @@ const entering = run([registered, key("OK"), ...keys("1100#66"), { type: "timer"
 const testLine = run([registered, located, key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("OK"), key("UP")], initialState({ ...config, emergency: { testCalls: true } }));
 const testResult = (ok: boolean, message: string): PhoneEvent => ({ type: "emergency-test-result", ok, message });
 
+/** Delegation on: Alice (1001) is a delegate of Kim Lee (1000, rings at once) and Raj (1007, rings after 10 s), and the
+ * boss of Dave (1002) and 1006; she also has a private line (1901). */
+const delegating = initialState({
+  ...config,
+  ownNumber: "1001",
+  privateLine: { number: "1901" },
+  delegation: {
+    enabled: true,
+    delegates: [{ number: "1002", name: "Dave" }, { number: "1006" }],
+    ringMode: "simultaneous",
+    ringDelayMs: 0,
+    bosses: [
+      { number: "1000", name: "Kim Lee", ringMode: "simultaneous", ringDelayMs: 0 },
+      { number: "1007", name: "Raj", ringMode: "delayed", ringDelayMs: 10_000 },
+    ],
+  },
+});
+const to = (ev: PhoneEvent, number: string, at = 0): PhoneEvent => ({ ...ev, to: number, at }) as PhoneEvent;
+const bossUp = run([registered, incoming(1, "1003", "Carol Jones"), key("OK"), progress(1, "connected", 2000)].map((e, i) => (i === 1 ? to(e, "1000") : e)), delegating);
+const bossTransfer = run([key("TRANSFER"), { type: "call-held", callId: 1, held: true }], bossUp);
+const safeTransfer = run([key("BOSS1"), progress(2, "ringing", 3000)], bossTransfer);
+const delegatesMenu = run([registered, key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("DOWN"), key("OK")], delegating);
+const addDelegate = run([key("UP"), key("OK")], delegatesMenu);
+
 /** name -> state; the order is the order in the snapshot files. */
 const SCREENS: Array<[string, PhoneState]> = [
   ["idle", run([registered])],
@@ -88,6 +112,41 @@ const SCREENS: Array<[string, PhoneState]> = [
   ["location-entry-country", run(keys("####"), run([{ type: "timer", id: "multitap" }], entering))],
   ["location-entry-incomplete", run([registered, key("OK"), key("SOFT1")], asking)],
   ["conference", run([key("CONF"), { type: "call-held", callId: 1, held: true }, ...keys("1004"), key("SEND"), progress(2, "connected", 5000), key("CONF"), { type: "call-held", callId: 1, held: false }], up)],
+  // the private line and delegation (issue 8)
+  ["incoming-private", run([registered, to(incoming(1, "1003", "Carol Jones"), "1901")], delegating)],
+  ["connected-private", run([registered, to(incoming(1, "1003", "Carol Jones"), "1901"), key("OK"), progress(1, "connected", 2000)], delegating)],
+  ["idle-delegate", run([registered, { type: "delegation-notice", text: "You are now a delegate of 1000 Kim Lee" }], delegating)],
+  ["menu-delegation", run([registered, key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("DOWN")], delegating)],
+  ["bosses", run([registered, { type: "boss-state", boss: "1000", state: "busy" }, { type: "boss-state", boss: "1007", state: "idle" }, key("SOFT3")], delegating)],
+  ["dial-for-boss", run([registered, key("BOSS1")], delegating)],
+  ["dialling-for-boss", run([registered, key("BOSS1"), ...keys("955")], delegating)],
+  ["incoming-for-boss", run([registered, to(incoming(1, "1003", "Carol Jones"), "1000")], delegating)],
+  ["incoming-for-boss-quiet", run([registered, to(incoming(1, "1003", "Carol Jones"), "1007", 120_000)], delegating)],
+  ["connected-for-boss", bossUp],
+  ["waiting-for-boss", run([to(incoming(2, "1004", "Bob"), "1007")], run([registered, lift, ...keys("1002"), progress(1, "connected", 2000)], delegating))],
+  ["transfer-to-boss", bossTransfer],
+  ["safe-transfer", safeTransfer],
+  ["safe-transfer-back", run([{ type: "timer", id: "safe-transfer:2", at: 23_000 }, { type: "call-held", callId: 1, held: false }], safeTransfer)],
+  ["idle-answered-by", run([registered, incoming(1, "1003", "Carol Jones"), { type: "delegate-answered", caller: "1003", callerName: "Carol Jones", delegate: "1002", delegateName: "Dave", at: 5000, wallAt: WALL }, { type: "call-ended", callId: 1, reason: "answered-elsewhere", at: 6000, wallAt: WALL }], delegating)],
+  [
+    "menu-history-delegation",
+    run(
+      [
+        { type: "delegate-answered", caller: "1003", callerName: "Carol", delegate: "1002", delegateName: "Dave", at: 5000, wallAt: WALL },
+        to(incoming(2, "1004", "Bob"), "1901"),
+        ended(2, "remote-hangup"),
+        to(incoming(3, "1005"), "1000"),
+        ended(3, "remote-hangup"),
+        key("MENU"),
+        key("DOWN"),
+        key("OK"),
+      ],
+      run([registered], delegating),
+    ),
+  ],
+  ["menu-delegates", delegatesMenu],
+  ["add-delegate", run(keys("10"), addDelegate)],
+  ["add-delegate-refused", run([...keys("1002"), key("OK")], addDelegate)],
 ];
 
 describe("every screen, on every display", function () {

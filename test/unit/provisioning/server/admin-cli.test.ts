@@ -87,7 +87,7 @@ describe("deskphone-admin (in-process)", () => {
     assert.equal((await admin("revoke", "dev-1")).code, 1);
     assert.equal((await admin("revoke", "nope")).err, "no device nope\n");
     assert.deepEqual(await admin("delegate", "add", "1001", "1002"), { code: 0, out: "1002 is now a delegate of 1001\n", err: "" });
-    assert.equal((await admin("delegate", "list")).out, "1001 -> 1002\n");
+    assert.equal((await admin("delegate", "list")).out, "BOSS  NAME   RING     DELEGATES\n1001  Alice  at once  1002 (Bob)\n");
     assert.equal((await admin("delegate", "add", "1001", "1001")).err, "a user cannot be their own delegate\n");
     assert.equal((await admin("delegate", "remove", "1001", "1002")).code, 0);
     assert.equal((await admin("delegate", "remove", "1001", "1002")).err, "1002 is not a delegate of 1001\n");
@@ -102,6 +102,90 @@ describe("deskphone-admin (in-process)", () => {
     const events = (JSON.parse((await admin("audit", "--ext", "1001", "--json")).out) as Array<{ event: string }>).map((e) => e.event);
     assert.deepEqual(events, ["user-added", "pin-set", "pin-unlocked", "pin-unlocked", "device-revoked", "delegate-added", "delegate-removed"]);
     assert.match((await admin("audit", "--limit", "1")).out, /^2026-01-05T09:00:00\.000Z {2}cli +policy-set +- +- +{"name":"delegation","value":{"enabled":true}}\n$/);
+  });
+
+  it("sets a boss's ring mode (delegates at once, or after N seconds), shown in delegate list; keeps the limits of 8 and 4", async () => {
+    for (let i = 1; i <= 14; i++) assert.equal((await admin("add-user", String(1000 + i), "--name", `User ${i}`)).code, 0);
+    await admin("delegate", "add", "1001", "1002");
+    await admin("delegate", "add", "1001", "1003");
+    assert.deepEqual(await admin("delegate", "ring-mode", "1001", "delayed", "--seconds", "15"), { code: 0, out: "calls to 1001 ring the delegates after 15 s\n", err: "" });
+    assert.equal((await admin("delegate", "list")).out, "BOSS  NAME    RING        DELEGATES\n1001  User 1  after 15 s  1002 (User 2), 1003 (User 3)\n");
+    assert.deepEqual(JSON.parse((await admin("delegate", "list", "1003", "--json")).out), [
+      {
+        boss: "1001",
+        name: "User 1",
+        ringMode: "delayed",
+        ringDelaySeconds: 15,
+        delegates: [
+          { extension: "1002", name: "User 2" },
+          { extension: "1003", name: "User 3" },
+        ],
+      },
+    ]);
+    // the delay is kept when not given; simultaneous rings at once
+    assert.equal((await admin("delegate", "ring-mode", "1001", "simultaneous")).out, "calls to 1001 ring the delegates at once\n");
+    assert.equal((await admin("delegate", "ring-mode", "1001", "delayed")).out, "calls to 1001 ring the delegates after 15 s\n");
+    assert.equal((await admin("delegate", "ring-mode", "1001", "delayed", "--seconds", "0")).out, "calls to 1001 ring the delegates after 0 s\n");
+    assert.equal((await admin("delegate", "list", "1009")).out, "no delegates\n");
+    // refusals (exit 1) and usage errors (exit 2)
+    assert.deepEqual(await admin("delegate", "ring-mode", "1001", "forward"), { code: 1, out: "", err: "ring mode must be simultaneous or delayed (got 'forward')\n" });
+    assert.deepEqual(await admin("delegate", "ring-mode", "1001", "delayed", "--seconds", "61"), { code: 1, out: "", err: "the ring delay must be a whole number of seconds from 0 to 60 (got 61)\n" });
+    assert.deepEqual(await admin("delegate", "ring-mode", "1001", "simultaneous", "--seconds", "5"), { code: 1, out: "", err: "--seconds goes with ring mode delayed (simultaneous rings the delegates at once)\n" });
+    assert.deepEqual(await admin("delegate", "ring-mode", "9999", "delayed"), { code: 1, out: "", err: "no user with extension 9999\n" });
+    for (const args of [["delegate", "ring-mode", "1001", "delayed", "--seconds", "ten"], ["delegate", "ring-mode", "1001"], ["delegate", "list", "--seconds", "3"], ["delegate", "add", "1001", "1004", "--json"]]) {
+      const r = await admin(...args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.err, /usage: deskphone-admin/);
+    }
+    // at most 8 delegates per boss, and 4 bosses per delegate
+    for (let d = 1004; d <= 1009; d++) assert.equal((await admin("delegate", "add", "1001", String(d))).code, 0);
+    assert.deepEqual(await admin("delegate", "add", "1001", "1010"), { code: 1, out: "", err: "1001 already has 8 delegates (the most)\n" });
+    for (const b of ["1011", "1012", "1013"]) assert.equal((await admin("delegate", "add", b, "1002")).code, 0);
+    assert.deepEqual(await admin("delegate", "add", "1014", "1002"), { code: 1, out: "", err: "1002 is already a delegate of 4 users (the most)\n" });
+    assert.equal((await admin("delegate", "add", "1001", "1002")).err, "1002 is already a delegate of 1001\n");
+    // audited, with the mode and the delay
+    const rings = (JSON.parse((await admin("audit", "--ext", "1001", "--json", "--limit", "100")).out) as Array<{ event: string; actor: string; detail: Record<string, unknown> }>).filter((e) => e.event === "ring-mode-set");
+    assert.deepEqual(
+      rings.map((e) => [e.actor, e.detail]),
+      [
+        ["cli", { ringMode: "delayed", ringDelaySeconds: 15 }],
+        ["cli", { ringMode: "simultaneous", ringDelaySeconds: 15 }],
+        ["cli", { ringMode: "delayed", ringDelaySeconds: 15 }],
+        ["cli", { ringMode: "delayed", ringDelaySeconds: 0 }],
+      ],
+    );
+  });
+
+  it("gives a user a private line, changes it and takes it away; refuses a number already someone's", async () => {
+    await admin("add-user", "1001", "--name", "Alice");
+    await admin("add-user", "1002", "--name", "Bob", "--private-line", "2002");
+    assert.deepEqual(await admin("set-private-line", "1001", "+15125550101"), { code: 0, out: "private line of 1001: +15125550101\n", err: "" });
+    assert.deepEqual(await admin("set-private-line", "1001", "+15125550101"), { code: 0, out: "private line of 1001: +15125550101\n", err: "" });
+    assert.deepEqual(await admin("set-private-line", "1001", "2002"), { code: 1, out: "", err: "2002 is already a number of 1002 (Bob)\n" });
+    assert.deepEqual(await admin("set-private-line", "1001", "1002"), { code: 1, out: "", err: "1002 is already a number of 1002 (Bob)\n" });
+    assert.deepEqual(await admin("set-private-line", "1001", "1001"), { code: 1, out: "", err: "the private line cannot be the extension itself\n" });
+    assert.deepEqual(await admin("set-private-line", "1001", "sip:x"), { code: 1, out: "", err: "private line must be a phone number (digits, optional leading +; got 'sip:x')\n" });
+    assert.deepEqual(await admin("set-private-line", "9999", "2009"), { code: 1, out: "", err: "no user with extension 9999\n" });
+    assert.match((await admin("list-users")).out, /\n1001 +Alice +- +\+15125550101 +none/);
+    assert.deepEqual(await admin("set-private-line", "1002"), { code: 0, out: "1002 has no private line\n", err: "" });
+    assert.equal((await admin("set-private-line", "1001", "2002")).code, 0, "2002 is free again");
+    const sets = (JSON.parse((await admin("audit", "--json")).out) as Array<{ event: string; extension: string; detail: unknown }>).filter((e) => e.event === "private-line-set");
+    assert.deepEqual(
+      sets.map((e) => [e.extension, e.detail]),
+      [
+        ["1001", { privateLine: "+15125550101", was: null }],
+        ["1001", { privateLine: "+15125550101", was: "+15125550101" }],
+        ["1002", { privateLine: null, was: "2002" }],
+        ["1001", { privateLine: "2002", was: "+15125550101" }],
+      ],
+    );
+  });
+
+  it("checks the delegation policy's shape: {\"enabled\": boolean} and nothing else", async () => {
+    assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":"yes"}'), { code: 1, out: "", err: "policy delegation: /enabled: must be boolean\n" });
+    assert.deepEqual(await admin("policy", "set", "delegation", "{}"), { code: 1, out: "", err: "policy delegation: /: missing 'enabled'\n" });
+    assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":true,"ringMode":"delayed"}'), { code: 1, out: "", err: "policy delegation: /: unknown field 'ringMode'\n" });
+    assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":false}'), { code: 0, out: 'policy delegation set: {"enabled":false}\n', err: "" });
   });
 
   it("exits 2 with the usage on a usage error", async () => {

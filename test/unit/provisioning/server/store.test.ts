@@ -46,10 +46,68 @@ describe("provisioning store", () => {
     old.close();
     const s = ProvisioningStore.open(file, { clock });
     try {
-      assert.equal(s.schemaVersion(), 2);
+      assert.equal(s.schemaVersion(), SCHEMA_VERSION);
       assert.equal(s.getUser("1001")?.displayName, "Alice");
       s.setSetting("service", { sipDomain: "x" }); // the v2 table
       assert.deepEqual(s.getSetting("service"), { sipDomain: "x" });
+    } finally {
+      s.close();
+    }
+  });
+
+  it("migrates v2 to v3 keeping users, delegations, policies and the audit log: ring mode defaults, phones as actors", () => {
+    const old = ProvisioningStore.open(file, { clock, schemaVersion: 2 });
+    old.addUser({ extension: "1001", displayName: "Alice", privateLine: "2001", sipPassword: "alice-secret-pw" });
+    old.addUser({ extension: "1002", displayName: "Bob" });
+    old.addDelegate("1001", "1002");
+    old.setPolicy("delegation", { enabled: true });
+    old.audit("cli", "user-added", { extension: "1001" });
+    old.audit("service", "sign-in", { extension: "1001", deviceId: "d1" });
+    old.close();
+    const s = ProvisioningStore.open(file, { clock });
+    try {
+      assert.equal(s.schemaVersion(), 3);
+      const alice = s.getUser("1001")!;
+      assert.deepEqual([alice.displayName, alice.privateLine, alice.sipPassword, alice.ringMode, alice.ringDelaySeconds], ["Alice", "2001", "alice-secret-pw", "simultaneous", 10]);
+      assert.deepEqual(s.delegations(), [{ boss: "1001", delegate: "1002" }]);
+      assert.deepEqual(s.getPolicy("delegation"), { enabled: true });
+      assert.deepEqual(s.auditLog().map((e) => [e.id, e.actor, e.event, e.deviceId]), [
+        [1, "cli", "user-added", null],
+        [2, "service", "sign-in", "d1"],
+      ]);
+      // ids carry on after the rebuilt table's rows, the index is back, and a phone can be the actor
+      s.audit("device:d1", "delegate-removed", { extension: "1001", deviceId: "d1", detail: { delegate: "1002" } });
+      assert.deepEqual(s.auditLog({ extension: "1001" }).map((e) => [e.id, e.actor]).at(-1), [3, "device:d1"]);
+      assert.equal(s.setRingMode("1001", "delayed", 15), true);
+      assert.deepEqual([s.getUser("1001")?.ringMode, s.getUser("1001")?.ringDelaySeconds], ["delayed", 15]);
+      assert.equal(s.setRingMode("9999", "delayed", 15), false);
+    } finally {
+      s.close();
+    }
+    const db = new Database(file);
+    try {
+      assert.ok(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'audit_by_extension'").get());
+      assert.throws(() => db.prepare("INSERT INTO audit (at, actor, event) VALUES (0, 'someone', 'x')").run(), /CHECK constraint/);
+      assert.throws(() => db.prepare("INSERT INTO audit (at, actor, event) VALUES (0, 'device:', 'x')").run(), /CHECK constraint/);
+      assert.throws(() => db.prepare("UPDATE users SET ring_mode = 'forward'").run(), /CHECK constraint/);
+      assert.throws(() => db.prepare("UPDATE users SET ring_delay_s = 61").run(), /CHECK constraint/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("replaces a boss's delegates, saying who was added and removed, and lists delegates and bosses", () => {
+    const s = ProvisioningStore.open(file, { clock });
+    try {
+      for (const [e, n] of [["1001", "Alice"], ["1002", "Bob"], ["1003", "Carol"], ["1004", "Dan"]]) s.addUser({ extension: e!, displayName: n! });
+      s.addDelegate("1001", "1002");
+      s.addDelegate("1001", "1003");
+      assert.deepEqual(s.replaceDelegates("1001", ["1004", "1003"]), { added: ["1004"], removed: ["1002"] });
+      assert.deepEqual(s.delegatesOf("1001").map((u) => u.extension), ["1003", "1004"]);
+      s.addDelegate("1002", "1004");
+      assert.deepEqual(s.bossesOf("1004").map((u) => u.displayName), ["Alice", "Bob"]);
+      assert.deepEqual(s.replaceDelegates("1001", []), { added: [], removed: ["1003", "1004"] });
+      assert.deepEqual(s.delegatesOf("1001"), []);
     } finally {
       s.close();
     }
@@ -60,7 +118,7 @@ describe("provisioning store", () => {
     migrate(db);
     db.prepare("UPDATE schema_version SET version = ?").run(SCHEMA_VERSION + 1);
     db.close();
-    assert.throws(() => ProvisioningStore.open(file, { clock }), /schema version 3 is newer than this program knows \(2\)/);
+    assert.throws(() => ProvisioningStore.open(file, { clock }), new RegExp(`schema version ${SCHEMA_VERSION + 1} is newer than this program knows \\(${SCHEMA_VERSION}\\)`));
   });
 
   it("generates a 24-character SIP password unless one is given, and uses the extension as SIP user", () => {
