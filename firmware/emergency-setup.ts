@@ -15,7 +15,7 @@ import { LldpListener } from "../src/location/lldp-listener.js";
 import { NetworkWatch } from "../src/location/network-watch.js";
 import type { CivicAddress } from "../src/location/pidf-lo.js";
 import { discoverLis } from "../src/location/lis-discovery.js";
-import { leaseAccessDomains } from "../src/provisioning/discovery.js";
+import { leaseAccessDomains, leaseGeoconfCivic } from "../src/provisioning/discovery.js";
 
 /** The bundle's location policy with defaults filled in (absent: enabled, no prompt, 911, mask 112, every 4 h). */
 export function locationPolicyOf(b: ConfigBundle | null): LocationPolicy {
@@ -104,6 +104,8 @@ export class PhoneLocation {
       policy: { refreshIntervalH: policy.locationRefreshIntervalH },
       ...(this.lldp ? { lldp: this.lldp } : {}),
       network: this.network,
+      // DHCP option 99 (RFC 4776) from the newest lease: the "dhcp" source
+      dhcpCivic: () => leaseGeoconfCivic({ ...(this.o.leaseOptions ?? {}), ...(this.o.iface ? { interface: this.o.iface } : {}) }),
     });
     this.service = s;
     this.off = s.onChange((now) => this.o.onLocation(now));
@@ -144,8 +146,10 @@ export class PhoneLocation {
     await l?.stop();
   }
 
+  /** Stops the location service and the network watch; ends the HELD client's kept-alive connections (it is ours). */
   async stop(): Promise<void> {
     await this.stopService();
+    this.held.close();
     this.network.stop();
   }
 }

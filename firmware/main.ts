@@ -1,5 +1,4 @@
 // `phone` entry: parse arguments, load the board, build the devices on the real or simulated platform, run, stop cleanly.
-import { parseArgs } from "node:util";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { createSystemClock } from "../src/base/clock.js";
@@ -16,179 +15,44 @@ import { chooseBoard } from "./board-choice.js";
 import { Lifecycle } from "./lifecycle.js";
 import { ScreenPresenter } from "./screen-presenter.js";
 import { PhoneShell } from "../src/phone/shell.js";
-import { summarize } from "../src/phone/core/reduce.js";
 import { viewOf } from "../src/ui/view-model.js";
-import type { PhoneConfig } from "../src/phone/core/phone-state.js";
 import { SimTerminal } from "./sim-terminal.js";
 import { startLab } from "./lab.js";
-import { ControlServer } from "../src/control/control-server.js";
-import { SimTarget } from "../src/control/sim-target.js";
-import { FaceServer } from "../src/web/face-server.js";
 import { loadBundle, type ConfigBundle } from "../src/provisioning/config-bundle.js";
 import { SipPhone, DEFAULT_SIP_TUNING, type SipAccount } from "../src/sip/sip-phone.js";
+import { loadInstanceId } from "../src/sip/instance-id.js";
 import { createResolver } from "../src/sip/dns-targets.js";
 import { AudioRouter } from "../src/media/audio-router.js";
 import { MediaEngine } from "../src/media/media-engine.js";
-import { writeFileAtomic } from "../src/base/atomic-file.js";
-import type { HistoryEntry } from "../src/phone/core/phone-state.js";
 import { makeDeviceKey } from "../src/provisioning/device-identity.js";
-import { checkService, failureWords, fetchConfig, putDelegates, signIn, type ServiceFailure, type ServiceTarget } from "../src/provisioning/provisioning-client.js";
-import { DELEGATION_CONTENT_TYPE, formatDelegationNotice } from "../src/sip/delegation-notice.js";
+import { checkService, failureWords, fetchConfig, signIn, type ServiceFailure, type ServiceTarget } from "../src/provisioning/provisioning-client.js";
 import { discover, provisioningUrl } from "../src/provisioning/discovery.js";
 import { forgetProvisioned, loadProvisioned, readReport, reportProblem, saveProvisioned, type ProvisionedState } from "../src/provisioning/device-store.js";
 import { EmergencyCaller } from "../src/phone/emergency-caller.js";
 import { emergencyTestOutcome, TEST_NO_LINE, TEST_TOO_SOON } from "../src/phone/core/emergency-test.js";
-import { emergencyDialPlan, locationPolicyOf, PhoneLocation } from "./emergency-setup.js";
-import { civicLine, type CivicAddress } from "../src/location/pidf-lo.js";
-
-const USAGE = `usage: phone [--board NAME|FILE] [--emulate] [--config FILE] [--provisioning URL [--provisioning-ca FILE]] [--control SPEC]... [--data-dir DIR] [--log-level LEVEL] [--no-terminal]
-
-  --board NAME|FILE   board profile: a name from board/ (sim, rpi-gpio, rpi-i2c, rpi-frontpanel) or a .json path
-  --emulate           run the board's drivers against chip emulators instead of real hardware
-  --lab               also start the lab on loopback (Kamailio + a far-end phone at 1002) and register to it;
-                      what \`npm start\` does (ignored with --config)
-  --config FILE       a config bundle (JSON: accounts, dial plan, features, lock; see the README) to run with,
-                      instead of signing in to a provisioning service
-  --provisioning URL  the provisioning service (https) to sign in to with extension + PIN on the keypad
-  --provisioning-ca FILE  the CA (PEM) that service's certificate must chain to (the system's CAs otherwise)
-  --control SPEC      control protocol listener: tcp:HOST:PORT, tcp:PORT (loopback) or unix:/path; repeatable;
-                      default tcp:127.0.0.1:7070 on the simulated board, none on hardware; "none" turns it off
-  --web SPEC          the phone's face (HTTP + WebSocket): tcp:HOST:PORT; default tcp:127.0.0.1:8080 on the
-                      simulated board; "none" turns it off
-  --data-dir DIR      where the phone keeps its state (default ./.phone-data)
-  --log-level LEVEL   trace, debug, info, warn, error (default info)
-  --no-terminal       on the simulated board, do not draw the phone in this terminal
-  --network-interface IF  the phone's LAN interface (its address, MAC and gateway go to the LIS, and a location
-                      typed by hand is kept per gateway); default: the one the default route uses
-  --sim-hold-keys K,K on the simulated board, keys held down from power-up (as a rig's finger would): "*,#" held
-                      through the first second is the factory reset
-`;
+import { locationPolicyOf, PhoneLocation } from "./emergency-setup.js";
+import type { CivicAddress } from "../src/location/pidf-lo.js";
+import { parsePhoneArgs, USAGE } from "./cli-args.js";
+import { bossNumbersOf, phoneConfigOf } from "./phone-config.js";
+import { LineChanges, type LineChange } from "./line-changes.js";
+import { delegationPort } from "./delegation-port.js";
+import { HistorySaver, readHistory } from "./history-file.js";
+import { TraceFile } from "./sip-trace-file.js";
+import { startRemoteFaces } from "./remote-faces.js";
 
 const FIRMWARE = "deskphone 0.1.0";
 
-/** Until provisioning delivers a config bundle (issue 6): US emergency numbers, "9" for an outside line, 4-digit
- * extensions, no lock PIN (phone lock stays off until one is configured). */
-const DEFAULT_PHONE_CONFIG: PhoneConfig = {
-  dialPlan: { emergencyNumbers: ["911", "112"], emergencyMasks: { "112": "911" }, outsideLinePrefix: "9", extensionLength: 4 },
-  lockPin: null,
-  interdigitMs: 4000,
-};
-
-/** The phone core's config from a bundle (defaults where it is silent, or with no bundle at all). */
-function phoneConfigOf(b: ConfigBundle | null): PhoneConfig {
-  const d = DEFAULT_PHONE_CONFIG;
-  if (!b) return d;
-  const fwd = b.features?.forward;
-  const policy = locationPolicyOf(b);
-  return {
-    dialPlan: emergencyDialPlan({ ...d.dialPlan, ...(b.dialPlan ?? {}) }, policy),
-    emergency: {
-      locationRequired: policy.enhancedEmergencyServicesEnabled ? policy.locationRequired : "no",
-      ...(policy.disclaimer ? { disclaimer: policy.disclaimer } : {}),
-      ...(b.emergency?.callbackMinutes !== undefined ? { callbackWindowMs: b.emergency.callbackMinutes * 60_000 } : {}),
-      ...(b.emergency?.testCalls ? { testCalls: true } : {}),
-    },
-    lockPin: b.lock?.pin ?? null,
-    interdigitMs: b.dialPlan?.interdigitMs ?? d.interdigitMs,
-    lockAfterIdleMs: (b.lock?.afterIdleMinutes ?? 0) * 60_000,
-    callWaiting: b.features?.callWaiting ?? true,
-    ...(b.accounts[0]?.ringPattern ? { ringPattern: b.accounts[0].ringPattern } : {}),
-    ...(b.directory ? { directory: b.directory } : {}),
-    ...(b.accounts[0] ? { ownNumber: b.accounts[0].user } : {}),
-    ...(b.privateLine ? { privateLine: { number: b.privateLine.number, ...(b.privateLine.ringPattern ? { ringPattern: b.privateLine.ringPattern } : {}) } } : {}),
-    ...(b.delegation
-      ? {
-          delegation: {
-            enabled: b.delegation.enabled,
-            delegates: b.delegation.delegates,
-            ringMode: b.delegation.ringMode,
-            ringDelayMs: b.delegation.ringDelaySeconds * 1000,
-            bosses: b.delegation.bosses.map((x) => ({ number: x.number, ...(x.name ? { name: x.name } : {}), ringMode: x.ringMode, ringDelayMs: x.ringDelaySeconds * 1000 })),
-          },
-        }
-      : {}),
-    ...(fwd ? { forward: { always: fwd.always ?? null, busy: fwd.busy ?? null, noAnswer: fwd.noAnswer ?? null, noAnswerMs: (fwd.noAnswerSeconds ?? 20) * 1000 } } : {}),
-  };
-}
-
-/**
- * SIP traces IT asked for (logging policy): JSON lines appended in order, the file kept under 1 MiB by moving it to
- * `.1` (one old file kept). A full disk loses trace lines, never a call: every error is swallowed after one warning.
- */
-class TraceFile {
-  private chain: Promise<void> = Promise.resolve();
-  private size = -1;
-  private warned = false;
-
-  constructor(
-    private readonly file: string,
-    private readonly log: { warn(o: object, m: string): void },
-  ) {}
-
-  write(line: string): void {
-    this.chain = this.chain
-      .then(async () => {
-        if (this.size < 0) this.size = (await fs.stat(this.file).catch(() => ({ size: 0 }))).size;
-        if (this.size > 1 << 20) {
-          await fs.rename(this.file, `${this.file}.1`);
-          this.size = 0;
-        }
-        await fs.appendFile(this.file, line + "\n", { mode: 0o600 });
-        this.size += line.length + 1;
-      })
-      .catch((e: Error) => {
-        if (!this.warned) this.log.warn({ err: e.message }, "cannot write the SIP trace");
-        this.warned = true;
-      });
-  }
-
-  flush(): Promise<void> {
-    return this.chain;
-  }
-}
-
-/** The saved call history; a missing or damaged file is an empty history (the phone still starts). */
-async function readHistory(file: string): Promise<HistoryEntry[]> {
-  try {
-    const h = JSON.parse(await fs.readFile(file, "utf8")) as unknown;
-    return Array.isArray(h) ? (h as HistoryEntry[]).filter((e) => e && typeof e.number === "string" && typeof e.at === "number") : [];
-  } catch {
-    return [];
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        board: { type: "string" },
-        config: { type: "string" },
-        provisioning: { type: "string" },
-        "provisioning-ca": { type: "string" },
-        "provisioning-refresh-s": { type: "string" },
-        lab: { type: "boolean", default: false },
-        emulate: { type: "boolean", default: false },
-        control: { type: "string", multiple: true },
-        web: { type: "string" },
-        "data-dir": { type: "string", default: ".phone-data" },
-        "log-level": { type: "string", default: "info" },
-        "no-terminal": { type: "boolean", default: false },
-        "sim-hold-keys": { type: "string" },
-        "network-interface": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    process.stderr.write(`phone: ${(e as Error).message}\n${USAGE}`);
+  const parsed = parsePhoneArgs(argv);
+  if (parsed.kind === "error") {
+    process.stderr.write(`phone: ${parsed.message}\n${USAGE}`);
     return 2;
   }
-  if (args.help) {
+  if (parsed.kind === "help") {
     process.stdout.write(USAGE);
     return 0;
   }
+  const args = parsed.args;
   const clock = createSystemClock();
   const startedAt = clock.now();
   const terminal = !args["no-terminal"] && process.stdout.isTTY && process.stdin.isTTY;
@@ -254,17 +118,14 @@ async function main(argv: string[]): Promise<number> {
   let localAddress = "127.0.0.1";
   const media = new MediaEngine({ clock, log, router, localAddress: () => localAddress });
   const historyFile = path.join(dataDir, "history.json");
-  // saves run one after another; stopping waits for the last one (a call ended just before SIGTERM is kept)
-  let historySaved: Promise<void> = Promise.resolve();
-  life.started("call history", () => historySaved);
+  const history = new HistorySaver(historyFile, log);
+  life.started("call history", () => history.saved());
   let sip: SipPhone | undefined;
   let emergencyCaller: EmergencyCaller | undefined;
   const hhmmOf = (d: Date): string => `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
   const phone = new PhoneShell(devices, clock, phoneConfigOf(bundle), log, {
     audio: router,
-    saveHistory: (h) => {
-      historySaved = historySaved.then(() => writeFileAtomic(historyFile, JSON.stringify(h))).catch((e: Error) => log.warn({ err: e.message }, "cannot save the call history"));
-    },
+    saveHistory: (h) => history.save(h),
     volume: (p, percent) => {
       // the board names the mixer control for each path; the simulated mixer is keyed by the path itself
       const named = board.audio.mixer.driver === "alsa" ? board.audio.mixer.controls[p] : undefined;
@@ -290,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
           await saveProvisioned(dataDir, state);
           provisioned = state;
           log.info({ extension, device: r.deviceId }, "signed in to the provisioning service");
-          await applyBundle(r.bundle, "service");
+          await changeLine({ kind: "bundle", bundle: r.bundle, by: "service" });
           return { ok: true, message: "Signed in", retry: "pin" };
         } catch (e) {
           log.warn({ err: (e as Error).message }, "sign-in failed");
@@ -327,32 +188,18 @@ async function main(argv: string[]): Promise<number> {
         return emergencyTestOutcome(await caller.test());
       },
     },
-    delegation: {
-      notifyAnswered: (boss, caller, callerName) => {
-        const acc = account;
-        if (!sip || !acc) return;
-        const body = formatDelegationNotice({ kind: "delegate-answered", boss, caller, ...(callerName ? { callerName } : {}), delegate: acc.user });
-        void sip.sendMessage(`sip:${boss}@${acc.domain}`, body, DELEGATION_CONTENT_TYPE).then((code) => log.info({ boss, code }, "the boss was told a delegate answered"));
-      },
-      setDelegates: async (list) => {
-        const p = provisioned;
-        if (!p) return { ok: false, message: "Delegates are kept by the provisioning service: this phone has none" };
-        const target: ServiceTarget = service ? { url: service.url, caPem: service.caPem ?? p.serviceCaPem, clock } : { url: p.serviceUrl, caPem: p.serviceCaPem, clock };
-        const r = await putDelegates(target, p.certificatePem, p.privateKeyPem, list.map((d) => d.number));
-        if ("kind" in r) {
-          await problem("refresh", r, p.serviceUrl);
-          return { ok: false, message: `Delegates not saved: ${failureWords(r, hhmmOf)}` };
-        }
-        // each delegate added or removed is told at once (their phones fetch their new bosses)
-        const acc = account;
-        if (sip && acc)
-          for (const [kind, numbers] of [["delegate-added", r.added], ["delegate-removed", r.removed]] as const)
-            for (const n of numbers) void sip.sendMessage(`sip:${n}@${acc.domain}`, formatDelegationNotice({ kind, boss: acc.user, ...(acc.displayName ? { bossName: acc.displayName } : {}) }), DELEGATION_CONTENT_TYPE);
-        void refresh();
-        return { ok: true, message: "" };
-      },
-      changed: () => void refresh(),
-    },
+    delegation: delegationPort({
+      sip: () => sip,
+      account: () => account,
+      provisioned: () => provisioned,
+      serviceTarget: provisionedTarget,
+      bundle: () => bundle,
+      dispatch: (e) => phone.dispatch(e),
+      problem,
+      refresh,
+      hhmmOf,
+      log,
+    }),
     location: {
       setManual: (civic) => void setManualLocation(civic),
       clearManual: () => void location.current?.clearManual().catch((e: Error) => log.warn({ err: e.message }, "cannot clear the manual location")),
@@ -368,8 +215,22 @@ async function main(argv: string[]): Promise<number> {
       transfer: (id, t) => sip?.transfer(id, t),
       transferAttended: (id, to) => sip?.transferAttended(id, to),
       dtmf: (id, d) => sip?.dtmf(id, d),
+      ringDelegates: (id, delegates, o) => sip?.ringDelegates(id, delegates, o),
     },
   });
+  // new bundles and revocations never drop a call: applied in place, or held back until the phone is free
+  const lineChanges = new LineChanges({
+    clock,
+    log,
+    state: () => phone.state,
+    onState: (cb) => phone.onState(cb),
+    running: () => (sip ? bundle : null),
+    inPlace: applyInPlace,
+    restart: applyBundle,
+    revoke: unprovision,
+  });
+  const changeLine = (c: LineChange): Promise<void> => lineChanges.offer(c);
+
   // the phone's location (LIS, LLDP-MED, provisioned, typed by the user), shown in Menu > Location and sent with 911
   const location = new PhoneLocation({
     dataDir,
@@ -454,6 +315,10 @@ async function main(argv: string[]): Promise<number> {
       ...(b.trustedCAs ? { caCerts: b.trustedCAs } : {}),
       ...(b.media?.qualityCollector ? { qualityCollector: b.media.qualityCollector } : {}),
       ...(b.emergency?.routes ? { emergencyRoutes: b.emergency.routes } : {}),
+      // GRUU (RFC 5627) only when IT turns it on (sip.gruu): the device's stable SIP instance id, kept in
+      // DATA_DIR/instance-id (src/sip/instance-id.ts), makes a GRUU-capable registrar hand out a GRUU that becomes the
+      // Contact of every call; a proxy that does not route GRUUs would lose the in-dialog requests sent to it
+      ...(b.sip?.gruu ? { instanceId: await sipInstanceId() } : {}),
     };
     const t = b.sip ?? {};
     const tuning = {
@@ -521,7 +386,15 @@ async function main(argv: string[]): Promise<number> {
     // start() resolves after the first attempt; failures retry by themselves ("No service" on screen meanwhile)
     await s.start();
     // a delegate's phone watches each boss's line (RFC 4235 dialog package) for the boss line keys
-    if (b.delegation?.enabled && b.delegation.bosses.length) s.watchDialogs(b.delegation.bosses.map((x) => x.number));
+    const bosses = bossNumbersOf(b);
+    if (bosses.length) s.watchDialogs(bosses);
+  }
+
+  /** The SIP instance id, read (or created) once, the first time a line with sip.gruu needs it; a factory reset forgets
+   * it (the next one is a new id, so a new GRUU). */
+  let instanceId: Promise<string> | undefined;
+  function sipInstanceId(): Promise<string> {
+    return (instanceId ??= loadInstanceId(dataDir, log));
   }
 
   async function stopLine(): Promise<void> {
@@ -537,7 +410,7 @@ async function main(argv: string[]): Promise<number> {
     if (!terminal) log.level = level;
   }
 
-  /** A new bundle (sign-in, refresh): the line starts again with it. */
+  /** A new bundle for a new line (lineConfigKey): the line starts again with it (LineChanges decides when). */
   async function applyBundle(b: ConfigBundle, by: "service" | "config"): Promise<void> {
     await stopLine();
     bundle = b;
@@ -551,8 +424,22 @@ async function main(argv: string[]): Promise<number> {
     await startLine(b);
   }
 
+  /** A new bundle for the line that runs now (same lineConfigKey: only the core's config, e.g. delegation, changed):
+   * applied in place, the line, its registration and its calls untouched; the boss lines watched follow the bosses. */
+  async function applyInPlace(b: ConfigBundle, by: "service" | "config"): Promise<void> {
+    bundle = b;
+    account = b.accounts[0];
+    applyLogging(b);
+    phone.dispatch({ type: "config", config: phoneConfigOf(b) });
+    phone.dispatch({ type: "provisioning", state: "provisioned", by });
+    await showAbout();
+    sip?.watchDialogs(bossNumbersOf(b));
+  }
+
   /** Back to the sign-in wizard: the line stops and what the service gave is forgotten. */
   async function unprovision(message: string): Promise<void> {
+    // a config held back for after the call belongs to the provisioning being forgotten
+    lineChanges.drop();
     await stopLine();
     await forgetProvisioned(dataDir).catch((e: Error) => log.warn({ err: e.message }, "cannot forget the provisioning"));
     provisioned = null;
@@ -566,9 +453,17 @@ async function main(argv: string[]): Promise<number> {
 
   async function factoryReset(): Promise<void> {
     await unprovision("Factory reset done");
-    for (const f of ["history.json", "provisioning-report.json", "location.json"]) await fs.rm(path.join(dataDir, f), { force: true }).catch(() => undefined);
+    // a reset phone is a new device to the PBX as well: a new SIP instance id (and GRUU) at the next sign-in
+    instanceId = undefined;
+    for (const f of ["history.json", "provisioning-report.json", "location.json", "instance-id"]) await fs.rm(path.join(dataDir, f), { force: true }).catch(() => undefined);
     phone.dispatch({ type: "history-loaded", history: [] });
     await showAbout();
+  }
+
+  /** Where a provisioned phone reaches its service (config refresh, delegate list). */
+  function provisionedTarget(p: ProvisionedState): ServiceTarget {
+    // a service named at start (--provisioning, the lab) wins over the stored address: IT may have moved it
+    return service ? { url: service.url, caPem: service.caPem ?? p.serviceCaPem, clock } : { url: p.serviceUrl, caPem: p.serviceCaPem, clock };
   }
 
   /** Asks the service for the current config with the device certificate; revoked -> the sign-in wizard. */
@@ -578,12 +473,11 @@ async function main(argv: string[]): Promise<number> {
     if (!p || refreshing) return;
     refreshing = true;
     try {
-      // a service named at start (--provisioning, the lab) wins over the stored address: IT may have moved it
-      const target: ServiceTarget = service ? { url: service.url, caPem: service.caPem ?? p.serviceCaPem, clock } : { url: p.serviceUrl, caPem: p.serviceCaPem, clock };
+      const target = provisionedTarget(p);
       const r = await fetchConfig(target, p.certificatePem, p.privateKeyPem);
       if ("kind" in r) {
         await problem("refresh", r, p.serviceUrl);
-        if (r.kind === "revoked") await unprovision(failureWords(r, hhmmOf));
+        if (r.kind === "revoked") await changeLine({ kind: "revoked", message: failureWords(r, hhmmOf) });
         return; // anything else: the phone goes on with what it has
       }
       if (JSON.stringify(r) === JSON.stringify(p.bundle) && target.url === p.serviceUrl) return;
@@ -592,7 +486,7 @@ async function main(argv: string[]): Promise<number> {
       provisioned = next;
       if (JSON.stringify(r) === JSON.stringify(p.bundle)) return;
       log.info("new config from the provisioning service");
-      await applyBundle(r, "service");
+      await changeLine({ kind: "bundle", bundle: r, by: "service" });
     } finally {
       refreshing = false;
     }
@@ -603,6 +497,8 @@ async function main(argv: string[]): Promise<number> {
   const refresher = clock.setInterval(() => void refresh(), refreshMs);
   life.started("provisioning refresh", () => refresher.cancel());
   life.started("sip", () => stopLine());
+  // stopped before the line (reverse order)
+  life.started("held config", () => lineChanges.close());
   // * and # held from power-up through the first second: factory reset (a user locked out of the menus, or a phone
   // moving to someone else without IT); on the simulated board a rig holds them with --sim-hold-keys
   if (sim && args["sim-hold-keys"]) for (const key of args["sim-hold-keys"].split(",")) await sim.keyDown(key.trim() as KeyId);
@@ -627,58 +523,23 @@ async function main(argv: string[]): Promise<number> {
   // with no service known and none to trust by hand, the phone stays a plain unprovisioned phone (it dials), as on a
   // bench with no company network; --provisioning-ca FILE alone asks for the service's address on the keypad
 
-  const specs = (args.control ?? (sim ? ["tcp:127.0.0.1:7070"] : [])).filter((c) => c !== "none");
-  const web = args.web ?? (sim ? "tcp:127.0.0.1:8080" : "none");
-  let banner = "";
-  if (specs.length || web !== "none") {
-    if (!sim) throw new Error("the control protocol on real hardware needs a test jig, which this version does not drive yet");
-    const target = new SimTarget(sim, { clock, keypad: devices.keypad, hook: devices.hook, firmware: FIRMWARE, phoneState: () => ({
-        ...summarize(phone.state),
-        provisioned: Boolean(account),
-        extension: account?.user ?? null,
-        lines: account ? [{ id: 1, extension: account.user, name: account.displayName ?? null, registration: phone.state.registration.state }] : [],
-        media: [...media.sessions].map((m) => m.mediaStats()),
-      }),
-    });
-    let lastCalls = "";
-    let lastReg = "";
-    phone.onState((st) => {
-      const sum = summarize(st);
-      const calls = JSON.stringify(sum.calls);
-      if (calls !== lastCalls) target.publish("call", { calls: sum.calls as unknown as Record<string, unknown> });
-      const reg = JSON.stringify(sum.registration);
-      if (reg !== lastReg) target.publish("registration", sum.registration as Record<string, unknown>);
-      lastCalls = calls;
-      lastReg = reg;
-    });
-    const control = new ControlServer(target, clock, log);
-    life.started("control", async () => {
-      await control.close();
-      target.close();
-    });
-    for (const spec of specs) process.stdout.write(`control: listening on ${await control.listen(spec)}\n`);
-    if (web !== "none") {
-      const face = new FaceServer(control, async () => ({ about: phone.state.about, report: await readReport(dataDir) }), {
-        status: async () => {
-          const s = location.current;
-          const cur = s?.current();
-          return {
-            current: cur ? { text: cur.text, source: cur.source } : null,
-            network: location.networkName(),
-            manual: Object.entries(s?.manualEntries() ?? {}).map(([network, m]) => ({ network, text: civicLine(m.civic) })),
-          };
-        },
-        setManual: (civic) => setManualLocation(civic),
-        clearManual: async () => {
-          await location.current?.clearManual();
-        },
-      });
-      const url = await face.listen(web);
-      life.started("phone face", () => face.close());
-      banner = `phone face: ${url}  (open it in a browser)`;
-      process.stdout.write(banner + "\n");
-    }
-  }
+  let banner = await startRemoteFaces({
+    sim,
+    control: args.control,
+    web: args.web,
+    clock,
+    keypad: devices.keypad,
+    hook: devices.hook,
+    firmware: FIRMWARE,
+    phone,
+    account: () => account,
+    media,
+    dataDir,
+    location,
+    setManualLocation,
+    life,
+    log,
+  });
 
   if (labBanner) {
     process.stdout.write(labBanner + "\n");

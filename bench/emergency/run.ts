@@ -28,7 +28,7 @@ const fmt = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(1)} ms  p99 ${p
 
 type Mode = { name: string; delayMs: number | "never" };
 
-/** A TCP relay in front of the LIS that holds back the LIS's answer by `mode.delayMs`, or for ever. */
+/** A TCP relay in front of the LIS that holds back the LIS's answers by `mode.delayMs` (as of each answer), or for ever. */
 async function slowRelay(target: number): Promise<{ port: number; mode: Mode; close(): void }> {
   const state = { mode: { name: "normal", delayMs: 0 } as Mode };
   const socks = new Set<net.Socket>();
@@ -37,8 +37,8 @@ async function slowRelay(target: number): Promise<{ port: number; mode: Mode; cl
     const up = net.connect(target, "127.0.0.1");
     socks.add(up);
     c.pipe(up);
-    const d = state.mode.delayMs;
     up.on("data", (b) => {
+      const d = state.mode.delayMs; // per answer, not per connection: the phone keeps its connection to the LIS alive
       if (d === "never") return;
       if (d === 0) c.write(b);
       else setTimeout(() => !c.destroyed && c.write(b), d);

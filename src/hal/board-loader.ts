@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { PhoneError, ErrorCodes, errnoCode } from "../base/errors.js";
+import { schemaErrorSubject } from "../base/schema-words.js";
 import type { BoardProfile, BoardLine } from "./api/board.js";
 
 const boardDir = fileURLToPath(new URL("../../board/", import.meta.url));
@@ -37,8 +38,7 @@ async function validator(): Promise<((data: unknown) => boolean) & { errors?: Er
 }
 
 function describe(e: ErrorObject, data: unknown): string {
-  const where = e.instancePath || "/";
-  const got = valueAt(data, e.instancePath);
+  const { where, got, allowed } = schemaErrorSubject(e, data);
   const shown = got === undefined ? "" : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
   switch (e.keyword) {
     case "required":
@@ -46,7 +46,7 @@ function describe(e: ErrorObject, data: unknown): string {
     case "additionalProperties":
       return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
     case "enum":
-      return `${where}: must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}${shown}`;
+      return `${where}: must be one of ${JSON.stringify(allowed)}${shown}`;
     case "const":
       return `${where}: must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}${shown}`;
     case "pattern":
@@ -56,15 +56,6 @@ function describe(e: ErrorObject, data: unknown): string {
     default:
       return `${where}: ${e.message ?? e.keyword}${shown}`;
   }
-}
-
-function valueAt(data: unknown, pointer: string): unknown {
-  let v: unknown = data;
-  for (const part of pointer.split("/").slice(1)) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<string, unknown>)[part.replace(/~1/g, "/").replace(/~0/g, "~")];
-  }
-  return v;
 }
 
 /** Checks that JSON Schema cannot express: the same GPIO line used twice, keymap sizes, references to a front panel. */

@@ -27,6 +27,8 @@ export interface FarPhoneOptions {
   /** The SIP port baresip listens on (UDP and TCP; else any), so a proxy can route to it before it starts. */
   sipPort?: number;
   caFile?: string;
+  /** The display name baresip puts in its From (none by default). */
+  displayName?: string;
   lifetimeS?: number;
   clock?: Clock;
 }
@@ -105,7 +107,7 @@ export class FarPhone {
     const t = o.registrar.transport;
     await fs.writeFile(
       path.join(dir, "accounts"),
-      `<sip:${o.user}@127.0.0.1;transport=${t}>;auth_pass=${o.password};outbound="sip:127.0.0.1:${o.registrar.port};transport=${t}";regint=600;answermode=${o.answer};audio_codecs=${(o.codecs ?? ["PCMU", "PCMA"]).join(",")}${o.mediaenc ? `;mediaenc=${o.mediaenc}` : ""}\n`,
+      `${o.displayName ? `"${o.displayName.replace(/["\\]/g, "")}" ` : ""}<sip:${o.user}@127.0.0.1;transport=${t}>;auth_pass=${o.password};outbound="sip:127.0.0.1:${o.registrar.port};transport=${t}";regint=600;answermode=${o.answer};audio_codecs=${(o.codecs ?? ["PCMU", "PCMA"]).join(",")}${o.mediaenc ? `;mediaenc=${o.mediaenc}` : ""}\n`,
     );
     await fs.writeFile(path.join(dir, "contacts"), "");
     const out = await fs.open(path.join(dir, "baresip.log"), "a");

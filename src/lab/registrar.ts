@@ -91,7 +91,8 @@ function userName(u: string, what: string): string {
 /** Regex alternatives matching exactly these user names (dots and plus signs escaped). */
 const alternatives = (users: string[]): string => users.map((u) => u.replace(/[.+]/g, (c) => `[${c}]`)).join("|");
 
-interface PbxFeatures {
+/** What the PBX does beyond registrar and proxy (RegistrarOptions' fields of the same names; Registrar.reconfigure). */
+export interface PbxFeatures {
   aliases?: Record<string, string>;
   delegations?: Record<string, string[]>;
   assertedIdentity?: Record<string, string[]>;
@@ -113,11 +114,12 @@ function delegatesBlock(delegations: Record<string, string[]>): string {
     .join("\n");
   return `
 # a call to a boss rings the boss's registered delegates at once (parallel forking); the first to answer wins and
-# tm CANCELs the other branches (local_cancel_reason: Reason: SIP;cause=200)
+# tm CANCELs the other branches (local_cancel_reason: Reason: SIP;cause=200;text="Call completed elsewhere")
 route[DELEGATES] {
-  # an INVITE with Replaces (RFC 3891: a transfer completing; baresip 1.0 puts it in the To URI) or to a phone's own
-  # contact (a Request-URI with a port: one device, not the boss's address of record) is never forked
-  if (!is_method("INVITE") || $var(private) == 1 || is_present_hf("Replaces") || $tu =~ "Replaces=" || $ru =~ "@[^;?]+:[0-9]+") { return; }
+  # an INVITE with Replaces (RFC 3891: a transfer completing; baresip 1.0 puts it in the To URI), to a phone's own
+  # contact (a Request-URI with a port: one device, not the boss's address of record) or to a GRUU (RFC 5627: one
+  # device too) is never forked
+  if (!is_method("INVITE") || $var(private) == 1 || is_present_hf("Replaces") || $tu =~ "Replaces=" || $ru =~ "@[^;?]+:[0-9]+" || $ru =~ ";gr([=;?]|$)") { return; }
 ${cases}
 }
 `;
@@ -160,6 +162,12 @@ export interface Registrar {
   kill(): Promise<void>;
   /** Starts again on the same ports (registrations are gone). */
   restart(): Promise<void>;
+  /**
+   * Stops and starts again on the same ports with these private numbers, forks and asserted identities instead of the
+   * ones it had (Kamailio reads its config only when it starts): registrations are gone, as with restart(). E.g. the
+   * lab's, from the provisioning service's store once IT's commands ran.
+   */
+  reconfigure(features: PbxFeatures): Promise<void>;
   log(): Promise<string>;
 }
 
@@ -253,6 +261,9 @@ modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", ${o.minExpires})
 modparam("registrar", "max_expires", 3600)
 modparam("registrar", "min_expires_mode", 1)
+# RFC 5627: a REGISTER with +sip.instance and Supported: gruu gets a pub-gruu and a temp-gruu (the default, said
+# here because the emergency tests rely on it: ED-63, a globally routable Contact); route[GRUU] routes them back
+modparam("registrar", "gruu_enabled", 1)
 modparam("auth_db", "db_url", "text://${o.dir}/db")
 # non-caching: the subscriber file is read again whenever it changed (the provisioning service writes it)
 modparam("db_text", "db_mode", 1)
@@ -274,8 +285,10 @@ request_route {
   $var(authuser) = ""; $var(private) = 0; $var(forked) = 0;
   if (is_method("OPTIONS") && $rU==$null) { sl_send_reply("200", "OK"); exit; }
   if (has_totag()) {
-    if (loose_route()) { t_relay(); exit; }
+    // a phone's Contact may be its GRUU: the remote target of the dialog, reached through route[GRUU]
+    if (loose_route()) { route(GRUU); t_relay(); exit; }
     if (is_method("ACK") && t_check_trans()) { t_relay(); exit; }
+    route(GRUU);
     // phones send every request through this proxy (outbound proxy): an in-dialog request with no route set goes
     // to the device its R-URI names
     if (uri!=myself) { t_relay(); exit; }
@@ -295,6 +308,9 @@ request_route {
   }
   if (is_method("INVITE|SUBSCRIBE|MESSAGE|REFER") && ($fd=="127.0.0.1" || $fd=="localhost")) {
     if (!proxy_authorize("$fd", "subscriber")) { proxy_challenge("$fd", "1"); exit; }
+    // a user speaks as itself: phones trust the From of their own domain (a boss's phone ringing its delegate, a
+    // delegation notice), so no one may put another user there (calling as a boss goes by P-Preferred-Identity)
+    if ($au != $fU) { sl_send_reply("403", "From is not the authenticated user"); exit; }
     $var(authuser) = $au;
     consume_credentials();
   }${em?.authenticate ? "\n  route(EMERGENCY);" : ""}${identity ? "\n  route(IDENTITY);" : ""}
@@ -318,6 +334,18 @@ request_route {
 
 ${em ? emergencyRouteBlock(em) : ""}${delegations ? delegatesBlock(o.delegations ?? {}) : ""}${identity ? identityBlock(o.assertedIdentity ?? {}) : ""}
 ${rpl.length ? `onreply_route[SDP_EDITS] {\n  if (has_body("application/sdp")) { ${substBody(rpl)} }\n}\n` : ""}
+# RFC 5627: a request to a GRUU this registrar gave (its domain, a gr parameter; no port, so not "myself" here)
+# goes to the registered contact of that one device: lookup() reads gr (the instance of a pub-gruu, the binding of a
+# temp-gruu). A GRUU with no binding now: 480. Initial requests get the same from the lookup in request_route.
+route[GRUU] {
+  if (($rd=="127.0.0.1" || $rd=="localhost") && $ru =~ ";gr([=;?]|$)") {
+    if (!lookup("location")) {
+      if (!is_method("ACK")) { sl_send_reply("480", "Temporarily Unavailable"); }
+      exit;
+    }
+  }
+}
+
 failure_route[REDIRECT] {
   if (t_is_canceled()) { exit; }
   if (t_check_status("30[12]")) {
@@ -342,15 +370,23 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<Registrar>
   const ports = opts.ports ?? { udp: shared, tcp: shared, tls: await freePort() };
   const rows = opts.users.map((u, i) => `${i + 1}:${u.user}:127.0.0.1:${u.password.replace(/[:\\\n]/g, (c) => "\\" + c)}::`).join("\n");
   await fs.writeFile(path.join(dir, "db", "subscriber"), `id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)\n${rows}\n`);
-  const aliasRows = Object.entries(opts.aliases ?? {}).map(([alias, user], i) => `${i + 1}:${userName(alias, "private number")}:127.0.0.1:${userName(user, "user")}:127.0.0.1`);
-  await fs.writeFile(path.join(dir, "db", "dbaliases"), `id(int,auto) alias_username(string) alias_domain(string) username(string) domain(string)\n${aliasRows.join("\n")}${aliasRows.length ? "\n" : ""}`);
   await fs.writeFile(path.join(dir, "db", "version"), "table_name(string) table_version(int)\nsubscriber:7\ndbaliases:1\n");
   const key = path.join(dir, "key.pem");
   const cert = path.join(dir, "cert.pem");
   await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]);
   await fs.writeFile(path.join(dir, "tls.cfg"), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${key}\ncertificate = ${cert}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`);
   const cfg = path.join(dir, "kamailio.cfg");
-  await fs.writeFile(cfg, config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60, ...(opts.sdpEdits ? { sdpEdits: opts.sdpEdits } : {}), ...(opts.emergencyRoute ? { emergencyRoute: opts.emergencyRoute } : {}), ...(opts.aliases ? { aliases: opts.aliases } : {}), ...(opts.delegations ? { delegations: opts.delegations } : {}), ...(opts.assertedIdentity ? { assertedIdentity: opts.assertedIdentity } : {}) }));
+  /** The private numbers' table (db_text dbaliases) and Kamailio's config for `f` (a bad user name throws). */
+  const render = (f: PbxFeatures): { aliases: string; cfg: string } => {
+    const rows = Object.entries(f.aliases ?? {}).map(([alias, user], i) => `${i + 1}:${userName(alias, "private number")}:127.0.0.1:${userName(user, "user")}:127.0.0.1\n`);
+    const text = config({ ...ports, dir, mpath, minExpires: opts.minExpires ?? 60, ...(opts.sdpEdits ? { sdpEdits: opts.sdpEdits } : {}), ...(opts.emergencyRoute ? { emergencyRoute: opts.emergencyRoute } : {}), ...(f.aliases ? { aliases: f.aliases } : {}), ...(f.delegations ? { delegations: f.delegations } : {}), ...(f.assertedIdentity ? { assertedIdentity: f.assertedIdentity } : {}) });
+    return { aliases: `id(int,auto) alias_username(string) alias_domain(string) username(string) domain(string)\n${rows.join("")}`, cfg: text };
+  };
+  const write = async (r: { aliases: string; cfg: string }): Promise<void> => {
+    await fs.writeFile(path.join(dir, "db", "dbaliases"), r.aliases);
+    await fs.writeFile(cfg, r.cfg);
+  };
+  await write(render(opts));
   const logFile = path.join(dir, "kamailio.log");
 
   let child: ChildProcess | undefined;
@@ -406,6 +442,12 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<Registrar>
     },
     kill: () => signal("SIGKILL"),
     restart: launch,
+    reconfigure: async (f) => {
+      const r = render(f); // before anything stops: a bad name leaves the running one as it was
+      await signal("SIGTERM");
+      await write(r);
+      await launch();
+    },
     log: () => fs.readFile(logFile, "utf8").catch(() => ""),
   };
 }

@@ -1,10 +1,17 @@
 // HELD messages (RFC 5985) with RFC 6155 device identity, as plain functions: the phone's locationRequest, in the
-// shape of the shared standards' example (held-request-device-id.xml), and the reading of a LIS's answer (a
-// locationResponse or an error). Unknown XML inside an answer is ignored (RFC 5985 §5.1). No I/O here.
+// shape of the shared standards' example (held-request-device-id.xml), with the LLDP switch port in an extension when
+// known (LLDP_ID_NS: RFC 6155 has no element for it), and the reading of a LIS's answer (a locationResponse or an
+// error). Unknown XML inside an answer is ignored (RFC 5985 §5.1). No I/O here.
 import { isIP } from "node:net";
 import type { Element } from "@xmldom/xmldom";
 import type { DeviceIds, HeldErrorCode } from "./location-types.js";
 import { NS, child, is, kids, parseXml, serializeStandalone, tokenText } from "./pidf-normalise.js";
+
+/**
+ * The namespace of the switch-port identifiers inside `device` (`<chassis>`, `<port>`): not RFC 6155's, which has none;
+ * the reference LIS (lis/lis-server.ts) reads them. RFC 6155's schema lets `device` hold elements of any namespace.
+ */
+export const LLDP_ID_NS = "urn:x-deskphone:held:lldp";
 
 /** What to ask for (RFC 5985 §6.2). */
 export type HeldLocationType = "civic" | "geodetic" | "locationURI";
@@ -45,6 +52,13 @@ export function ipVersion(ip: string): { address: string; v: "4" | "6" } {
   return { address, v: v === 4 ? "4" : "6" };
 }
 
+/** An LLDP chassis or port id as it can be sent: 1-1024 characters, no control characters (LldpId.text). */
+export function lldpIdText(what: "chassis" | "port", id: string): string {
+  const s = id.trim();
+  if (!s || s.length > 1024 || [...s].some((c) => c < " " || c === "\x7f")) throw new Error(`'${s.slice(0, 40)}' is not an LLDP ${what} id that can be sent (1-1024 printable characters)`);
+  return s;
+}
+
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] ?? c);
 
 function extraId(name: ExtraIdName, value: string | number): string {
@@ -72,11 +86,12 @@ export function buildLocationRequest(o: LocationRequestOptions): string {
     const value = d[name];
     if (value !== undefined && value !== "") ids.push(extraId(name, value));
   }
+  if (d.lldp) ids.push(`    <lldp:chassis>${esc(lldpIdText("chassis", d.lldp.chassis))}</lldp:chassis>`, `    <lldp:port>${esc(lldpIdText("port", d.lldp.port))}</lldp:port>`);
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<locationRequest xmlns="${NS.held}" responseTime="${rt}">`,
     `  <locationType exact="${o.exact ? "true" : "false"}">${types.join(" ")}</locationType>`,
-    ...(ids.length ? [`  <device xmlns="${NS.heldId}">`, ...ids, `  </device>`] : []),
+    ...(ids.length ? [`  <device xmlns="${NS.heldId}"${d.lldp ? ` xmlns:lldp="${LLDP_ID_NS}"` : ""}>`, ...ids, `  </device>`] : []),
     `</locationRequest>`,
     "",
   ].join("\n");

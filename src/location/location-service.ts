@@ -4,6 +4,12 @@
 // a restart; asked again on start, on a link/address/gateway change (telling the HELD client the link changed) and
 // every refreshIntervalH hours; and at emergency-call time forEmergency() asks the LIS but never waits longer than its
 // budget (250 ms): a late answer still updates the location and fires onChange, which is how a call learns of it.
+// The LIS is sent the switch port LLDP gave (chassis and port ids, forgotten when the link goes down) and is asked
+// again when the switch gives another port (not when the port only disappears), so a LIS whose wiremap goes by switch
+// port can place the phone. DHCP option 99 is read from the current lease (deps.dhcpCivic) at start, on each refresh
+// and again a little after a network change; only a lease for the phone's own address counts, and only the phone's own
+// location (RFC 4776 `what` 2) unless the site says the DHCP server's or the network element's is close enough
+// (dhcpProximityKnown).
 //
 // Method tokens of the PIDF-LO built here (RFC 4119 §2.2.3: registered tokens only; standards §9 leaves the registry
 // check open and falls back to the RFC 4119 seed values): DHCP-derived -> "DHCP"; user-entered and provisioned ->
@@ -14,7 +20,7 @@ import type { Clock, Timer } from "../base/clock.js";
 import { silentLogger, type Logger } from "../base/log.js";
 import { SOURCE_RANK, type DeviceIds, type HeldOutcome, type KnownLocation, type LisTarget, type LocationSource } from "./location-types.js";
 import { buildPidfLo, civicLine, type CivicAddress, type LocationMethod } from "./pidf-lo.js";
-import { normaliseCivic } from "./lldp-med.js";
+import { normaliseCivic, parseDhcpCivic, type CivicLci } from "./lldp-med.js";
 import type { LldpSource, LldpUpdate } from "./lldp-listener.js";
 import { LocationStore } from "./location-store.js";
 import type { NetworkChange, NetworkSource, NetworkState } from "./network-watch.js";
@@ -24,6 +30,18 @@ export interface Locator {
   locate(target: LisTarget, ids: DeviceIds, opts: { emergency: boolean }): Promise<HeldOutcome>;
   /** The link changed: forget "notLocatable" verdicts and discovered LIS state. */
   linkChanged(): void;
+}
+
+/** DHCP option 99 of the phone's current lease (src/provisioning/discovery.ts leaseGeoconfCivic gives this shape). */
+export interface DhcpCivicLease {
+  /** The option's value (`what | country | CA elements`, RFC 4776 §3.1), or null: the current lease has none. */
+  option: Uint8Array | null;
+  /** The lease's IPv4 address: when it is not the phone's, the lease is an old one and is not used. */
+  address?: string;
+  /** Which lease, for the log. */
+  where?: string;
+  /** What the reading noticed (unreadable files, ...), for the log. */
+  notes?: string[];
 }
 
 export interface LocationServiceDeps {
@@ -49,6 +67,20 @@ export interface LocationServiceDeps {
   providedBy?: string;
   /** How long a location restored from the cache stands for LLDP-MED before the switch confirms it (default 120 s). */
   lldpRestoreMs?: number;
+  /**
+   * Reads DHCP option 99 from the current lease: the "dhcp" source. Read at start, on every refresh, and once more
+   * dhcpSettleMs after a network change (the DHCP client writes its lease after the address appears). None: only
+   * setDhcpCivic() sets the DHCP location.
+   */
+  dhcpCivic?: () => Promise<DhcpCivicLease>;
+  /** See dhcpCivic; default 5000 ms. */
+  dhcpSettleMs?: number;
+  /**
+   * Also use an option 99 that gives the location of the DHCP server (`what` 0) or of the network element closest to
+   * the phone (1), not the phone's own (2): RFC 4776 says these SHOULD NOT be used unless they are known to be close
+   * to the phone, which only the site can say. Default false.
+   */
+  dhcpProximityKnown?: boolean;
 }
 
 interface Slot {
@@ -80,6 +112,13 @@ export class LocationService {
   private readonly slots: Partial<Record<LocationSource, Slot>> = {};
   private cur: KnownLocation | null = null;
   private lldpLast: LldpUpdate | null = null;
+  /** The switch port LLDP last gave on this link (sent to the LIS); null until the switch speaks after a link-up. */
+  private lldpPort: { chassis: string; port: string } | null = null;
+  /** start() has asked the LIS: later changes of the switch port ask again. */
+  private asked = false;
+  /** The latest DHCP read: an older one finishing later is not applied. */
+  private dhcpSeq = 0;
+  private dhcpSettle: Timer | null = null;
   private lisTarget: LisTarget | null;
   private readonly listeners = new Set<(now: KnownLocation | null, before: KnownLocation | null) => void>();
   private readonly unsubscribe: Array<() => void> = [];
@@ -117,12 +156,19 @@ export class LocationService {
     this.recompute();
     const hours = Number.isFinite(this.deps.policy.refreshIntervalH) && this.deps.policy.refreshIntervalH > 0 ? Math.min(this.deps.policy.refreshIntervalH, 24) : 4;
     this.timers.push(this.clock.setInterval(() => void this.refresh(), hours * HOUR));
+    this.asked = true;
     void this.refresh();
   }
 
-  /** Stops timers and subscriptions; waits for the cache file to be written. */
+  /**
+   * Stops timers and subscriptions; waits for the cache file to be written. The locator is left open: the service does
+   * not own it (the firmware shares one HeldClient with LIS discovery and closes it itself).
+   */
   async stop(): Promise<void> {
     this.running = false;
+    this.asked = false;
+    this.dhcpSettle?.cancel();
+    this.dhcpSettle = null;
     for (const t of this.timers) t.cancel();
     this.timers = [];
     for (const u of this.unsubscribe.splice(0)) u();
@@ -162,10 +208,12 @@ export class LocationService {
     if (this.running) void this.refresh();
   }
 
-  /** Asks the LIS (if there is one) and re-ranks the sources. Never throws. */
+  /** Asks the LIS (if there is one), reads DHCP option 99 (if it can), and re-ranks the sources. Never throws. */
   async refresh(): Promise<void> {
+    const dhcp = this.readDhcp();
     if (this.lisTarget) await this.queryLis(false);
     else this.recompute();
+    await dhcp;
   }
 
   /**
@@ -188,13 +236,50 @@ export class LocationService {
     });
   }
 
-  /** The location DHCP option 99 gave (see parseDhcpCivic), or null when the lease has none. */
+  /** The location DHCP option 99 gave (see parseDhcpCivic; deps.dhcpCivic reads it itself), or null when there is none. */
   setDhcpCivic(civic: CivicAddress | null): void {
     if (!civic) return this.dropSlot("dhcp");
     const key = JSON.stringify(civic);
     if (this.slots.dhcp?.key === key) return;
     const loc = this.tryBuild("dhcp", civic, "DHCP");
     if (loc) this.setSlot("dhcp", loc, key);
+  }
+
+  /** Reads option 99 of the current lease (deps.dhcpCivic) into the DHCP slot. Never throws. */
+  private async readDhcp(): Promise<void> {
+    const read = this.deps.dhcpCivic;
+    if (!read || !this.running) return;
+    const seq = ++this.dhcpSeq;
+    let lease: DhcpCivicLease;
+    try {
+      lease = await read();
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "location: the DHCP lease could not be read; the DHCP location is kept as it was");
+      return;
+    }
+    if (!this.running || seq !== this.dhcpSeq) return;
+    const where = lease.where;
+    if (lease.notes?.length) this.log.debug({ notes: lease.notes }, "location: reading the DHCP lease");
+    const ipv4 = this.network()?.ipv4;
+    if (lease.address && ipv4 && lease.address !== ipv4) {
+      this.log.info({ where, lease: lease.address, ipv4 }, "location: the newest DHCP lease is for another address (not written yet for this one?); its option 99 is not used");
+      return this.setDhcpCivic(null);
+    }
+    if (!lease.option) return this.setDhcpCivic(null);
+    let lci: CivicLci;
+    try {
+      lci = parseDhcpCivic(lease.option);
+    } catch (e) {
+      this.log.warn({ where }, `location: DHCP option 99 cannot be read: ${(e as Error).message}; not used`);
+      return this.setDhcpCivic(null);
+    }
+    if (lci.problems.length) this.log.info({ where, problems: lci.problems }, "location: DHCP option 99 read with problems");
+    if (lci.what !== 2 && !this.deps.dhcpProximityKnown) {
+      const of = lci.what === 0 ? "the DHCP server" : lci.what === 1 ? "the network element closest to the phone" : `an unknown 'what' (${lci.what})`;
+      this.log.warn({ where, what: lci.what }, `location: DHCP option 99 gives the location of ${of}, not of the phone (RFC 4776: not used unless known to be close); not used`);
+      return this.setDhcpCivic(null);
+    }
+    this.setDhcpCivic(lci.civic);
   }
 
   /** Stores what the user typed as the location of the current network (its gateway MAC) and uses it there. */
@@ -255,7 +340,7 @@ export class LocationService {
     const net = this.netKey();
     let outcome: HeldOutcome;
     try {
-      outcome = await this.deps.locator.locate(target, this.deps.deviceIds(), { emergency });
+      outcome = await this.deps.locator.locate(target, this.deviceIds(), { emergency });
     } catch (e) {
       outcome = { ok: false, code: "network", message: (e as Error).message };
     }
@@ -288,8 +373,21 @@ export class LocationService {
     return { ...l, source: "lis", pidf, civic, text: l.text || (civic ? civicLine(civic) || civic.country : ""), obtainedAt: l.obtainedAt || this.clock.wallNow(), lisUrl: l.lisUrl ?? target.url };
   }
 
+  /** The phone's identifiers for the LIS, with the switch port LLDP gave when the deps do not give one. */
+  private deviceIds(): DeviceIds {
+    const ids = this.deps.deviceIds();
+    return this.lldpPort && !ids.lldp ? { ...ids, lldp: this.lldpPort } : ids;
+  }
+
   private lldpUpdate(u: LldpUpdate | null): void {
     this.lldpLast = u;
+    const port = u ? { chassis: u.chassisId.text, port: u.portId.text } : null;
+    if (JSON.stringify(port) !== JSON.stringify(this.lldpPort)) {
+      this.lldpPort = port;
+      // a LIS with a wiremap by switch port may now place the phone better; a port that disappears (the switch's LLDP
+      // aged out) is not a reason to ask: the next request simply goes without it (link down is networkChanged's)
+      if (port && this.asked && this.lisTarget) void this.refresh();
+    }
     const point = u?.coordinate && u.coordinate.datum === "WGS84" ? { lat: u.coordinate.lat, lon: u.coordinate.lon } : undefined;
     if (!u || (!u.civic && !point)) {
       this.dropSlot("lldp-med");
@@ -309,7 +407,11 @@ export class LocationService {
     const moved = changes.some((c) => c !== "gateway-mac");
     this.log.info({ changes, gateway: s.gateway, gatewayMac: s.gatewayMac }, "location: the network changed");
     if (moved) this.deps.locator.linkChanged();
-    if (changes.includes("link") && !s.linkUp) this.dropSlot("lldp-med"); // re-plugged maybe elsewhere: wait for the switch
+    if (changes.includes("link") && !s.linkUp) {
+      // re-plugged maybe elsewhere: wait for the switch (its port too: the LIS must not place the phone by the old one)
+      this.lldpPort = null;
+      this.dropSlot("lldp-med");
+    }
     for (const src of ["lldp-med", "dhcp"] as const) {
       const slot = this.slots[src];
       if (slot?.net && s.gatewayMac && slot.net !== s.gatewayMac) this.dropSlot(src);
@@ -319,6 +421,13 @@ export class LocationService {
     const lisStale = !!(lis?.net && s.gatewayMac && lis.net !== s.gatewayMac);
     if (s.linkUp && (moved || lisStale)) void this.refresh();
     else this.recompute();
+    if (s.linkUp && moved && this.deps.dhcpCivic) {
+      this.dhcpSettle?.cancel();
+      this.dhcpSettle = this.clock.setTimeout(() => {
+        this.dhcpSettle = null;
+        void this.readDhcp();
+      }, this.deps.dhcpSettleMs ?? 5000);
+    }
   }
 
   /** The manual slot: the entry stored for the current gateway, if any (a restored one stands until the gateway is known). */

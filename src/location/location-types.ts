@@ -34,6 +34,12 @@ export interface DeviceIds {
   ip?: string;
   /** The Ethernet MAC, any separator (sent as XX-XX-XX-XX-XX-XX). */
   mac?: string;
+  /**
+   * The switch port the phone is plugged into, as LLDP gave it (LldpId.text: "00:1b:54:aa:bb:cc", "Gi1/0/7"). RFC 6155
+   * has no element for it; it is sent in the reference LIS's extension (held.ts LLDP_ID_NS), as Lync phones send
+   * ChassisID/PortID to theirs (MS-E911WS).
+   */
+  lldp?: { chassis: string; port: string };
 }
 
 /** The LIS to ask and how. */

@@ -9,8 +9,9 @@ import type { Leds } from "../hal/api/leds.js";
 import type { SipPhone, SipPhoneEvents } from "../sip/sip-phone.js";
 import { isDelegationContentType, parseDelegationNotice } from "../sip/delegation-notice.js";
 import type { AudioRouter } from "../media/audio-router.js";
-import { initialState, type HistoryEntry, type PhoneConfig, type PhoneEffect, type PhoneEvent, type PhoneState } from "./core/phone-state.js";
+import { initialState, type HistoryEntry, type PhoneConfig, type PhoneEffect, type PhoneEvent, type PhoneState, type RingMode } from "./core/phone-state.js";
 import { reduce } from "./core/reduce.js";
+import { sameNumber } from "./core/private-line.js";
 
 export interface PhoneShellDevices {
   keypad: Keypad;
@@ -19,7 +20,7 @@ export interface PhoneShellDevices {
 }
 
 /** What the shell asks of the SIP side (SipPhone has this shape; tests give a fake). */
-export type ShellCalls = Pick<SipPhone, "place" | "answer" | "reject" | "forward" | "hangup" | "hold" | "transfer" | "transferAttended" | "dtmf">;
+export type ShellCalls = Pick<SipPhone, "place" | "answer" | "reject" | "forward" | "hangup" | "hold" | "transfer" | "transferAttended" | "dtmf"> & Partial<Pick<SipPhone, "ringDelegates">>;
 /** What the shell asks of the audio side. */
 export type ShellAudio = Pick<AudioRouter, "setPath" | "setTone" | "setRinger" | "setMute" | "setConference">;
 
@@ -45,8 +46,9 @@ export interface PhoneShellPorts {
 export interface ShellDelegation {
   /** Tells the boss's phone that this delegate answered a call for them (a SIP MESSAGE). */
   notifyAnswered(boss: string, caller: string, callerName?: string): void;
-  /** Saves the boss's new delegate list with the provisioning service and tells the delegates added or removed. */
-  setDelegates(delegates: Array<{ number: string; name?: string }>): Promise<{ ok: boolean; message: string }>;
+  /** Saves the boss's new delegate list with the provisioning service and tells the delegates added or removed; with
+   * `ring`, the boss's ring mode too (ringDelayMs 0 when simultaneous). */
+  setDelegates(delegates: Array<{ number: string; name?: string }>, ring?: { ringMode: RingMode; ringDelayMs: number }): Promise<{ ok: boolean; message: string }>;
   /** A boss added or removed this user as a delegate: the config is fetched again (the bosses' line keys change). */
   changed?(): void;
 }
@@ -82,6 +84,8 @@ export class PhoneShell {
   private readonly effects = new Listeners<PhoneEffect>();
   private readonly timers = new Map<string, Timer>();
   private readonly unsubs: Unsubscribe[] = [];
+  /** The last set-delegates save: saves go one after another (stepping the ring mode sends one per press). */
+  private delegatesSaved: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly dev: PhoneShellDevices,
@@ -131,7 +135,12 @@ export class PhoneShell {
     return {
       registration: (r) => this.dispatch({ type: "registration", registration: r }),
       nextCallId: () => this.s.nextCallId,
-      incoming: (callId, info) => this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, to: info.to, ...(info.ring ? { ring: info.ring } : {}), ...now() }),
+      incoming: (callId, info) => this.dispatch({ type: "call-incoming", callId, remote: info.remote, number: info.number, to: info.to, ...(info.ring ? { ring: info.ring } : {}), ...(info.rungByBoss ? { rungByBoss: true } : {}), ...now() }),
+      // the boss's phone rang its delegates itself and one answered: said here; the call's own end follows
+      delegateAnswered: (_callId, delegate, caller) => {
+        const name = this.s.config.delegation?.delegates.find((d) => sameNumber(d.number, delegate))?.name;
+        this.dispatch({ type: "delegate-answered", caller: caller.number, ...(caller.name ? { callerName: caller.name } : {}), delegate, ...(name ? { delegateName: name } : {}), ...now() });
+      },
       dialogState: (boss, state) => this.dispatch({ type: "boss-state", boss, state }),
       replaced: (callId, remote) => this.dispatch({ type: "call-remote-changed", callId, remote: { uri: remote.uri, ...(remote.name ? { name: remote.name } : {}) }, number: remote.number }),
       message: (from, contentType, body) => this.onMessage(from, contentType, body),
@@ -218,10 +227,13 @@ export class PhoneShell {
         break;
       case "set-delegates": {
         const d = this.ports.delegation;
+        const ring = e.ringMode ? { ringMode: e.ringMode, ringDelayMs: e.ringMode === "delayed" ? (e.ringDelayMs ?? 0) : 0 } : undefined;
         if (d)
-          void d.setDelegates(e.delegates).then(
-            (r) => !r.ok && this.dispatch({ type: "delegation-notice", text: r.message }),
-            (err: Error) => this.dispatch({ type: "delegation-notice", text: `Delegates not saved: ${err.message}` }),
+          this.delegatesSaved = this.delegatesSaved.then(() =>
+            d.setDelegates(e.delegates, ring).then(
+              (r) => !r.ok && this.dispatch({ type: "delegation-notice", text: r.message }),
+              (err: Error) => this.dispatch({ type: "delegation-notice", text: `Delegates not saved: ${err.message}` }),
+            ),
           );
         break;
       }
@@ -243,6 +255,10 @@ export class PhoneShell {
           });
         break;
       }
+      case "ring-delegates":
+        this.log.info({ callId: e.callId, delegates: e.delegates }, "this phone rings the delegates itself");
+        calls?.ringDelegates?.(e.callId, e.delegates, e.alone ? { alone: true } : {});
+        break;
       case "answer-call":
         calls?.answer(e.callId);
         break;

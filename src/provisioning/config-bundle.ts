@@ -43,8 +43,8 @@ export interface ConfigBundle {
   directory?: Array<{ name: string; number: string }>;
   /** DNS servers for finding the SIP servers (SRV, A); the system's when absent. "10.0.0.53" or "10.0.0.53:5353". */
   dnsServers?: string[];
-  /** Timing of the SIP supervisor (labs and tests shorten it). */
-  sip?: { retryFirstMs?: number; retryMaxMs?: number; pingMs?: number; pingTimeoutMs?: number; keepAliveMs?: number; udpMaxBytes?: number };
+  /** The SIP line: the supervisor's timing (labs and tests shorten it), the UDP size limit, and GRUU. */
+  sip?: BundleSip;
   /**
    * Media policy. codecs: offered in this order (default G722, PCMU, PCMA). srtp: "required" = every call is SRTP
    * (AES_CM_128_HMAC_SHA1_80, SDES keys, so the account must use TLS); a call the far end will not encrypt fails with
@@ -101,6 +101,23 @@ export interface ConfigBundle {
   delegation?: BundleDelegation;
 }
 
+export interface BundleSip {
+  retryFirstMs?: number;
+  retryMaxMs?: number;
+  pingMs?: number;
+  pingTimeoutMs?: number;
+  keepAliveMs?: number;
+  udpMaxBytes?: number;
+  /**
+   * GRUU (RFC 5627), default false. Turn it on when the PBX routes requests to GRUUs: the phone then registers with its
+   * stable instance id (`+sip.instance`, DATA_DIR/instance-id) and, when the registrar hands out a GRUU, sip.js puts
+   * that GRUU in the Contact of every call, so in-dialog requests (ACK, BYE, re-INVITE) are sent to it. A proxy that
+   * does not route GRUUs loses them (ACKs lost, calls dropped after 32 s): hence off unless IT says so. Emergency
+   * calls (ED-63) want a globally routable Contact, which a GRUU or an SBC's mapping of the plain Contact gives.
+   */
+  gruu?: boolean;
+}
+
 export type RingMode = "simultaneous" | "delayed";
 
 export interface BundlePrivateLine {
@@ -114,7 +131,16 @@ export interface BundleDelegation {
   ringDelaySeconds: number;
   delegates: Array<{ number: string; name?: string }>;
   bosses: Array<{ number: string; name?: string; ringMode: RingMode; ringDelaySeconds: number }>;
+  /**
+   * Who rings the delegates for a boss's calls. "server" (the default, when absent): the PBX forks them. "phone": the
+   * boss's phone calls its delegates itself, for a PBX that does not fork.
+   */
+  forking?: DelegationForking;
 }
+
+/** Who rings a boss's delegates: the PBX ("server") or the boss's own phone ("phone"). */
+export const DELEGATION_FORKING = ["server", "phone"] as const;
+export type DelegationForking = (typeof DELEGATION_FORKING)[number];
 
 /** The most delegates a boss has, and the most bosses a delegate serves (Lync's limits were of this order). */
 export const MAX_DELEGATES = 8;
@@ -214,6 +240,7 @@ export const CONFIG_BUNDLE_SCHEMA = {
         pingTimeoutMs: { type: "integer", minimum: 100 },
         keepAliveMs: { type: "integer", minimum: 0 },
         udpMaxBytes: { type: "integer", minimum: 200, maximum: 65000 },
+        gruu: { type: "boolean" },
       },
     },
     logging: {
@@ -282,6 +309,7 @@ export const CONFIG_BUNDLE_SCHEMA = {
         enabled: { type: "boolean" },
         ringMode,
         ringDelaySeconds,
+        forking: { enum: [...DELEGATION_FORKING] },
         delegates: {
           type: "array",
           maxItems: MAX_DELEGATES,

@@ -1,7 +1,8 @@
 // The DHCP lease the operating system's client left on disk, read back for provisioning discovery: ISC dhclient's
 // text leases, dhcpcd's raw BOOTP packet (and its key=value dump), NetworkManager's internal-client lease; plus the
 // decoders for the options discovery reads (43 with our sub-options, 66/160/15 text, 120 SIP servers of RFC 3361), and
-// the access-network domain of LIS discovery (213, RFC 5986 §3.2) with option 15 behind it (accessDomains).
+// the access-network domain of LIS discovery (213, RFC 5986 §3.2) with option 15 behind it (accessDomains), and option
+// 99 (GEOCONF_CIVIC, RFC 4776) kept raw with the lease's address for the location service (which decodes it).
 //
 // What each client really writes (checked against their sources; see discovery.ts for what is assumed):
 // - dhclient (isc-projects/dhcp common/options.c pretty_print_option): `lease { interface "eth0"; option NAME VALUE;
@@ -22,6 +23,14 @@
 //   `OPTION_224`..`OPTION_254=<hex>` for the private range only; 66, 160 and 213 are never saved. The nettools client (the
 //   default today) writes `ADDRESS=` and nothing else. There is no PRIVATE_160 key in either. With NM's dhclient
 //   backend the file is dhclient's format (dhclient-<uuid>-<if>.lease).
+// Option 99 (GEOCONF_CIVIC): ISC dhclient 4.4 has no name for it (common/tables.c), so it prints as `unknown-99`, in hex
+//   (a value starts with `what`, 0-2, never printable), or under the name dhclient.conf defines: `option geoconf-civic
+//   code 99 = string;` and `also request geoconf-civic;`. dhcpcd defines 99 as `encap geoconf_civic` with only `what`
+//   and `country_code` embedded ("the rest of this option is not supported", dhcpcd-definitions.conf), so its dump
+//   loses the address: the raw lease has the whole option; or dhcpcd.conf redefines it, `define 99 binhex
+//   geoconf_civic` and `option geoconf_civic`, and the dump then holds `geoconf_civic=<hex>`. NetworkManager's internal
+//   client never saves it. The lease's own address (dhclient fixed-address, the packet's yiaddr, dhcpcd ip_address, NM
+//   ADDRESS) is kept so that a lease left from another address is not taken for the current one.
 import { promises as fs } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -38,12 +47,14 @@ export type LeaseFormat = "dhclient" | "dhcpcd-raw" | "dhcpcd-env" | "networkman
 export interface Lease {
   format: LeaseFormat;
   interface?: string;
+  /** The IPv4 address the lease gave (dhclient fixed-address, BOOTP yiaddr, dhcpcd ip_address, NM ADDRESS), when it says. */
+  address?: string;
   options: DhcpOptions;
   /** Recoverable problems (an option cut short, an unclosed last block): the rest of the lease was still read. */
   problems: string[];
 }
 
-export const DHCP_OPTION = { DOMAIN_NAME: 15, VENDOR_SPECIFIC: 43, OVERLOAD: 52, TFTP_SERVER_NAME: 66, SIP_SERVERS: 120, PROVISIONING_URL: 160, ACCESS_DOMAIN: 213 } as const;
+export const DHCP_OPTION = { DOMAIN_NAME: 15, VENDOR_SPECIFIC: 43, OVERLOAD: 52, TFTP_SERVER_NAME: 66, GEOCONF_CIVIC: 99, SIP_SERVERS: 120, PROVISIONING_URL: 160, ACCESS_DOMAIN: 213 } as const;
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -82,7 +93,8 @@ export function parseLease(data: Buffer, hints: { fileName?: string; interface?:
   let lease: Lease | null;
   if (data.length >= BOOTP_OPTIONS && data.readUInt32BE(BOOTP_FIXED) === MAGIC_COOKIE) {
     const p = parseDhcpPacket(data);
-    lease = { format: "dhcpcd-raw", options: p.options, problems: p.problems, ...ifName(dhcpcdInterface(hints.fileName)) };
+    const yiaddr = [...data.subarray(YIADDR, YIADDR + 4)].join(".");
+    lease = { format: "dhcpcd-raw", options: p.options, problems: p.problems, ...ifName(dhcpcdInterface(hints.fileName)), ...(yiaddr !== "0.0.0.0" ? { address: yiaddr } : {}) };
   } else if (isBinary(data)) {
     if ((data[0] === 1 || data[0] === 2) && data.length < BOOTP_OPTIONS) {
       throw invalid(`truncated DHCP packet: ${data.length} bytes, a BOOTP header and magic cookie take ${BOOTP_OPTIONS}`);
@@ -104,6 +116,8 @@ export function parseLease(data: Buffer, hints: { fileName?: string; interface?:
 // first four octets are the magic cookie 99.130.83.99)
 
 const BOOTP_FIXED = 236;
+/** 'yiaddr', "your (client) IP address" (RFC 2131 section 2). */
+const YIADDR = 16;
 const BOOTP_OPTIONS = BOOTP_FIXED + 4;
 const MAGIC_COOKIE = 0x63825363;
 const SNAME = { at: 44, len: 64 };
@@ -174,6 +188,8 @@ export function parseDhcpcdEnv(text: string): Lease {
   const lease: Lease = { format: "dhcpcd-env", options: {}, problems: [] };
   for (const [key, value] of keyValues(text, /^(?:new_)?([a-z][a-z0-9_]*)=(.*)$/)) {
     if (key === "interface") lease.interface = value;
+    else if (key === "ip_address" && net.isIPv4(value)) lease.address = value;
+    else if (key === "geoconf_civic") putHex(lease, DHCP_OPTION.GEOCONF_CIVIC, key, value); // our binhex define for 99
     else if (key === "vendor_encapsulated_options") putHex(lease, DHCP_OPTION.VENDOR_SPECIFIC, key, value);
     else if (key === "tftp_server_name") lease.options[DHCP_OPTION.TFTP_SERVER_NAME] = Buffer.from(value, "latin1");
     else if (key === "domain_name") lease.options[DHCP_OPTION.DOMAIN_NAME] = Buffer.from(value, "latin1");
@@ -193,7 +209,8 @@ export function parseNetworkManagerLease(text: string, fileName?: string): Lease
   if (m) lease.interface = m[1];
   for (const [key, value] of keyValues(text, /^([A-Z][A-Z0-9_]*)=(.*)$/)) {
     const priv = /^OPTION_(\d{3})$/.exec(key);
-    if (key === "VENDOR_SPECIFIC") putHex(lease, DHCP_OPTION.VENDOR_SPECIFIC, key, value);
+    if (key === "ADDRESS" && net.isIPv4(value)) lease.address = value;
+    else if (key === "VENDOR_SPECIFIC") putHex(lease, DHCP_OPTION.VENDOR_SPECIFIC, key, value);
     else if (key === "DOMAINNAME") lease.options[DHCP_OPTION.DOMAIN_NAME] = Buffer.from(value, "latin1");
     else if (key === "SIP") putSip(lease, key, value);
     else if (priv && Number(priv[1]) >= 224 && Number(priv[1]) <= 254) putHex(lease, Number(priv[1]), key, value);
@@ -270,6 +287,7 @@ const DHCLIENT_OPTION_NAMES: Record<string, number> = {
   "deskphone-sip-servers": DHCP_OPTION.SIP_SERVERS,
   "deskphone-prov-url": DHCP_OPTION.PROVISIONING_URL,
   "v4-access-domain": DHCP_OPTION.ACCESS_DOMAIN,
+  "geoconf-civic": DHCP_OPTION.GEOCONF_CIVIC,
 };
 
 /** The newest (last) `lease { }` block, for one interface when asked; lease6 and other blocks are skipped. */
@@ -328,6 +346,7 @@ function leaseBlock(body: Tok[]): Lease {
     i++;
     const [kw, a] = stmt;
     if (kw?.text === "interface" && a?.kind === "string") lease.interface = a.text;
+    else if (kw?.text === "fixed-address" && a?.kind === "word" && net.isIPv4(a.text)) lease.address = a.text;
     else if (kw?.text === "option" && a?.kind === "word") dhclientOption(lease, a.text, stmt.slice(2));
   }
   return lease;

@@ -155,19 +155,53 @@ export async function leaseAccessDomains(o: Pick<DiscoveryOptions, "leaseFiles" 
   return { domains, notes };
 }
 
+/** DHCP option 99 (GEOCONF_CIVIC, RFC 4776) of the current lease, raw, for the location service to decode. */
+export interface LeaseCivic {
+  /** The option's value (`what | country | CA elements`), or null when the current lease has none. */
+  option: Buffer | null;
+  /** The IPv4 address of that lease, when it says: a lease for another address than the phone's is not current. */
+  address?: string;
+  /** Which lease it is, for the log ("dhclient lease /var/lib/dhcp/dhclient.eth0.leases"). */
+  where?: string;
+  notes: string[];
+}
+
+/**
+ * Option 99 of the newest lease only (the current one; for `interface` when given): an older lease, perhaps from
+ * another network, never lends its location. null option when there is no lease or the newest has no option 99.
+ */
+export async function leaseGeoconfCivic(o: Pick<DiscoveryOptions, "leaseFiles" | "leaseDirs" | "interface"> = {}): Promise<LeaseCivic> {
+  const notes: string[] = [];
+  const leases = await loadLeases(o, notes);
+  // the newest across every place read (several directories each list theirs newest first)
+  const newest = leases.reduce<LoadedLease | undefined>((best, l) => (!best || l.mtimeMs > best.mtimeMs ? l : best), undefined);
+  if (!newest) return { option: null, notes };
+  const raw = newest.lease.options[DHCP_OPTION.GEOCONF_CIVIC];
+  return { option: raw && raw.length ? raw : null, where: newest.where, ...(newest.lease.address ? { address: newest.lease.address } : {}), notes };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Lease files
 
 interface LoadedLease {
   where: string;
   lease: Lease;
+  /** The file's modification time (0 when it could not be read). */
+  mtimeMs: number;
 }
 
 async function loadLeases(o: DiscoveryOptions, notes: string[]): Promise<LoadedLease[]> {
   const given = o.leaseFiles !== undefined || o.leaseDirs !== undefined;
   const dirs = given ? (o.leaseDirs ?? []).map((dir) => ({ dir, match: GIVEN_DIR_MATCH })) : SYSTEM_LEASE_DIRS;
   const files = [...(o.leaseFiles ?? [])];
-  for (const d of dirs) files.push(...(await listLeaseFiles(d.dir, d.match, given, notes)));
+  /** The modification times listLeaseFiles read (files given by name are statted below). */
+  const mtimes = new Map<string, number>();
+  for (const d of dirs) {
+    for (const f of await listLeaseFiles(d.dir, d.match, given, notes)) {
+      files.push(f.file);
+      mtimes.set(f.file, f.mtimeMs);
+    }
+  }
   const out: LoadedLease[] = [];
   for (const file of [...new Set(files)]) {
     try {
@@ -181,7 +215,8 @@ async function loadLeases(o: DiscoveryOptions, notes: string[]): Promise<LoadedL
       if (lease.format === "networkmanager" && Object.keys(lease.options).length === 0) {
         notes.push(`${where}: holds no DHCP options (NetworkManager's internal client keeps only the address in its lease file)`);
       }
-      out.push({ where, lease });
+      const mtimeMs = mtimes.get(file) ?? (await fs.stat(file).catch(() => null))?.mtimeMs ?? 0;
+      out.push({ where, lease, mtimeMs });
     } catch (e) {
       notes.push(`lease file ${(e as Error)?.message ?? String(e)}`);
     }
@@ -190,8 +225,8 @@ async function loadLeases(o: DiscoveryOptions, notes: string[]): Promise<LoadedL
   return out;
 }
 
-/** Lease files in a directory, newest first (by modification time, then name). */
-async function listLeaseFiles(dir: string, match: RegExp, given: boolean, notes: string[]): Promise<string[]> {
+/** Lease files in a directory with their modification times, newest first (by modification time, then name). */
+async function listLeaseFiles(dir: string, match: RegExp, given: boolean, notes: string[]): Promise<Array<{ file: string; mtimeMs: number }>> {
   let names: string[];
   try {
     names = (await fs.readdir(dir)).filter((n) => match.test(n) && !n.endsWith(".lease6"));
@@ -200,13 +235,13 @@ async function listLeaseFiles(dir: string, match: RegExp, given: boolean, notes:
     if (given || code !== "ENOENT") notes.push(`${dir}: cannot list lease files (${code ?? String(e)})`);
     return [];
   }
-  const stamped: Array<{ file: string; mtime: number }> = [];
+  const stamped: Array<{ file: string; mtimeMs: number }> = [];
   for (const n of names) {
     const file = path.join(dir, n);
     const st = await fs.stat(file).catch(() => null);
-    if (st?.isFile()) stamped.push({ file, mtime: st.mtimeMs });
+    if (st?.isFile()) stamped.push({ file, mtimeMs: st.mtimeMs });
   }
-  return stamped.sort((a, b) => b.mtime - a.mtime || a.file.localeCompare(b.file)).map((s) => s.file);
+  return stamped.sort((a, b) => b.mtimeMs - a.mtimeMs || a.file.localeCompare(b.file));
 }
 
 function firstDecoded<T>(leases: LoadedLease[], code: number, decode: (b: Buffer) => { ok: true; value: T } | { ok: false; reason: string }, notes: string[]): T | undefined {

@@ -141,16 +141,21 @@ export class DialogNotifier {
       const core = (req as unknown as { core: UserAgentCore }).core;
       const toTag = (req as unknown as { toTag: string }).toTag;
       const w = new WatcherDialog(core, m, toTag, this);
-      req.accept({ statusCode: 200, extraHeaders: [`Expires: ${expires}`, `Contact: ${core.configuration.contact.toString()}`, ...m.getHeaders("record-route").map((r) => `Record-Route: ${r}`)] });
+      try {
+        req.accept({ statusCode: 200, extraHeaders: [`Expires: ${expires}`, `Contact: ${core.configuration.contact.toString()}`, ...m.getHeaders("record-route").map((r) => `Record-Route: ${r}`)] });
+      } catch (e) {
+        w.dispose(); // no subscription without its 200
+        throw e;
+      }
       this.o.log.info({ watcher: from, expires }, "dialog subscription accepted");
       if (expires === 0) {
         // a fetch (RFC 6665 §4.4.3): one NOTIFY with the state, and the subscription is over
-        this.send(w, "terminated;reason=timeout");
+        void this.send(w, "terminated;reason=timeout");
         return;
       }
       this.watchers.add(w);
       this.arm(w, expires);
-      this.send(w);
+      void this.send(w);
     } catch (e) {
       this.o.log.warn({ err: (e as Error).message }, "dialog SUBSCRIBE failed");
       reply(500);
@@ -172,13 +177,13 @@ export class DialogNotifier {
       return;
     }
     if (expires === 0) {
-      this.end(w, "timeout", true);
+      void this.end(w, "timeout", true);
       return;
     }
     this.arm(w, expires);
     // RFC 6665 §4.2.2: a refreshed subscription gets a NOTIFY at once
     w.lastSent = "";
-    this.send(w);
+    void this.send(w);
   }
 
   /** The phone's calls changed: a NOTIFY to each watcher whose view is out of date (coalesced within a tick). */
@@ -187,13 +192,16 @@ export class DialogNotifier {
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      for (const w of this.watchers) this.send(w);
+      for (const w of this.watchers) void this.send(w);
     });
   }
 
-  /** Ends every subscription: with a NOTIFY (reason as RFC 6665 §4.2.2 names it), or silently (connection gone). */
-  terminateAll(reason: "noresource" | "deactivated" | "timeout", notify: boolean): void {
-    for (const w of [...this.watchers]) this.end(w, reason, notify);
+  /**
+   * Ends every subscription: with a NOTIFY (reason as RFC 6665 §4.2.2 names it), or silently (connection gone).
+   * Resolves once every final NOTIFY is answered (or failed).
+   */
+  terminateAll(reason: "noresource" | "deactivated" | "timeout", notify: boolean): Promise<void> {
+    return Promise.all([...this.watchers].map((w) => this.end(w, reason, notify))).then(() => undefined);
   }
 
   private contact(w: WatcherDialog): string {
@@ -205,18 +213,20 @@ export class DialogNotifier {
     w.expiresAt = this.now() + expires * 1000;
     w.timer = this.o.clock.setTimeout(() => {
       this.o.log.info({ watcher: w.watcher }, "dialog subscription expired");
-      this.end(w, "timeout", true);
+      void this.end(w, "timeout", true);
     }, expires * 1000);
   }
 
-  private end(w: WatcherDialog, reason: string, notify: boolean): void {
+  private end(w: WatcherDialog, reason: string, notify: boolean): Promise<void> {
     w.timer?.cancel();
     this.watchers.delete(w);
     if (notify && !w.gone) {
       w.pending = false;
       w.inFlight = false; // the last word goes now, whatever is in flight
-      this.send(w, `terminated;reason=${reason}`);
-    } else this.drop(w);
+      return this.send(w, `terminated;reason=${reason}`);
+    }
+    this.drop(w);
+    return Promise.resolve();
   }
 
   private drop(w: WatcherDialog): void {
@@ -226,15 +236,18 @@ export class DialogNotifier {
     w.dispose();
   }
 
-  /** One NOTIFY with the current state (`final` = a terminated Subscription-State, after which the dialog goes). */
-  private send(w: WatcherDialog, final?: string): void {
-    if (w.gone) return;
+  /**
+   * One NOTIFY with the current state (`final` = a terminated Subscription-State, after which the dialog goes).
+   * Resolves when it is answered (or failed, or not needed).
+   */
+  private send(w: WatcherDialog, final?: string): Promise<void> {
+    if (w.gone) return Promise.resolve();
     if (w.inFlight && !final) {
       w.pending = true;
-      return;
+      return Promise.resolve();
     }
     const document = buildDialogInfo({ entity: this.o.aor(), version: 0, state: "full", dialogs: this.o.snapshot() });
-    if (!final && document === w.lastSent) return;
+    if (!final && document === w.lastSent) return Promise.resolve();
     w.lastSent = document;
     const body = document.replace(/ version="0"/, ` version="${w.version++}"`);
     const headers = ["Event: dialog", `Subscription-State: ${final ?? `active;expires=${w.remaining}`}`, `Contact: ${this.contact(w)}`];
@@ -242,28 +255,32 @@ export class DialogNotifier {
     w.firstSent = true;
     w.inFlight = true;
     w.pending = false;
-    try {
-      const message = w.createOutgoingRequestMessage("NOTIFY", { extraHeaders: headers, body: { contentDisposition: "render", contentType: DIALOG_INFO_TYPE, content: body } });
-      const done = (code: number): void => {
-        w.inFlight = false;
-        if (final) return this.drop(w);
-        if (code >= 200 && code < 300) {
-          if (w.pending) this.send(w);
-          return;
-        }
-        // RFC 6665 §4.2.2: a NOTIFY that fails (481: the watcher forgot it; a timeout; no route) ends the subscription
-        this.o.log.info({ watcher: w.watcher, code }, "dialog NOTIFY failed: subscription removed");
+    return new Promise<void>((resolve) => {
+      try {
+        const message = w.createOutgoingRequestMessage("NOTIFY", { extraHeaders: headers, body: { contentDisposition: "render", contentType: DIALOG_INFO_TYPE, content: body } });
+        const done = (code: number): void => {
+          resolve();
+          w.inFlight = false;
+          if (final) return this.drop(w);
+          if (code >= 200 && code < 300) {
+            if (w.pending) void this.send(w);
+            return;
+          }
+          // RFC 6665 §4.2.2: a NOTIFY that fails (481: the watcher forgot it; a timeout; no route) ends the subscription
+          this.o.log.info({ watcher: w.watcher, code }, "dialog NOTIFY failed: subscription removed");
+          this.drop(w);
+        };
+        w.userAgentCore.request(message, {
+          onAccept: (r) => done(r.message.statusCode ?? 200),
+          onReject: (r) => done(r.message.statusCode ?? 500),
+          onRedirect: (r) => done(r.message.statusCode ?? 300),
+        });
+      } catch (e) {
+        this.o.log.warn({ err: (e as Error).message, watcher: w.watcher }, "dialog NOTIFY not sent");
         this.drop(w);
-      };
-      w.userAgentCore.request(message, {
-        onAccept: (r) => done(r.message.statusCode ?? 200),
-        onReject: (r) => done(r.message.statusCode ?? 500),
-        onRedirect: (r) => done(r.message.statusCode ?? 300),
-      });
-    } catch (e) {
-      this.o.log.warn({ err: (e as Error).message, watcher: w.watcher }, "dialog NOTIFY not sent");
-      this.drop(w);
-    }
+        resolve();
+      }
+    });
   }
 }
 

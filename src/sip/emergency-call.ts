@@ -337,6 +337,10 @@ export class EmergencyCall {
     // (sip.js passes these params on to the request message; its typings list only some of them)
     if (this.lastInviter) this.cseq = Math.max(this.cseq, this.lastInviter.request.cseq);
     const params = this.callIdValue ? ({ callId: this.callIdValue, cseq: ++this.cseq } as unknown as InviterOptions["params"]) : undefined;
+    // Contact (ED-63: globally routable, still valid minutes after the call): over the registered connection sip.js
+    // puts the public GRUU the registrar gave (SipAccount.instanceId, RFC 5627), so a PSAP callback reaches this phone.
+    // A route of its own (unregistered, so no GRUU) keeps the plain Contact: the proxy or SBC behind it maps it for the
+    // PSAP, which ED-63 allows ("A B2BUA mapping is acceptable")
     let inviter: Inviter;
     try {
       inviter = new Inviter(route.ua, target, { extraHeaders, earlyMedia: true, ...(params ? { params } : {}) });

@@ -7,6 +7,7 @@
 // (emergencyTest, RFC 6881 ED-77) goes the same way, dressed the same, on a path of its own: no call events.
 import { Core, Grammar, Invitation, Inviter, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type Message, type Referral, type Session, type URI, type UserAgentDelegate } from "sip.js";
 import type { Clock, Timer } from "../base/clock.js";
+import { isUuid } from "./instance-id.js";
 import type { Logger } from "../base/log.js";
 import { resolveServer, systemResolver, type Resolver, type SipServer } from "./dns-targets.js";
 import type { DialogEntry, DialogParticipant, LineState } from "./dialog-info.js";
@@ -15,6 +16,7 @@ import { EmergencyCall, emergencyRoutes, emergencyTestCall, type EmergencyCallOp
 import { EmergencyDressing, rewriteEmergencyIncoming, sipToServiceUrn } from "./emergency-invite.js";
 import type { MediaPort } from "./media-port.js";
 import { fixRegisterExpires } from "./message-fixes.js";
+import { ALONE_RING_MS, CALLER_HEADER, DelegateFork, HANDOVER_MS, NameAddrUri, allowsRefer, forkCallerOf } from "./delegate-fork.js";
 import { SdhAdapter, type HoldOptions } from "./sdh-adapter.js";
 import { NodeTransport, type NodeTransportOptions, type TransportTarget } from "./transport/node-transport.js";
 
@@ -51,6 +53,14 @@ export interface SipAccount {
    * same host (its `fallbackTcpPort`, see SipServer).
    */
   emergencyRoutes?: SipServer[];
+  /**
+   * This device's instance id (a UUID, the same across restarts: sip/instance-id.ts). When set, the REGISTER Contact
+   * carries `+sip.instance="<urn:uuid:ID>"` (RFC 5626 §4.1; sip.js always sends `Supported: path, gruu` on REGISTER),
+   * so a registrar that supports RFC 5627 hands out a public GRUU, which sip.js then uses as the Contact of the calls
+   * over the registered connection, emergency calls included (ED-63: a globally routable Contact, for the PSAP's
+   * callback). Absent: the phone registers with a plain Contact, as before.
+   */
+  instanceId?: string;
 }
 
 export interface SipTuning {
@@ -72,6 +82,8 @@ export interface SipTuning {
   emergencyConnectMs?: number;
   /** An emergency test call with no final answer within this is given up (ms; default 30000). */
   emergencyTestMs?: number;
+  /** Most watchers of this phone's dialogs at once (RFC 4235 subscriptions; default 16): more are refused 503. */
+  dialogWatchersMax?: number;
 }
 
 export const DEFAULT_SIP_TUNING: SipTuning = { backoffMs: { first: 1000, max: 60_000 }, pingMs: 30_000, pingTimeoutMs: 8000, keepAliveMs: 30_000, refreshFrequency: 85 };
@@ -93,9 +105,12 @@ export interface SipPhoneEvents {
   /**
    * A call arrived (the phone may answer, reject or forward it before this returns). `to`: the user part of the To
    * header, the number the caller dialled: the account's own user, its private number (an alias of it on the
-   * server), or a boss's number when the server forked the boss's call to this delegate.
+   * server), or a boss's number when the server forked the boss's call to this delegate. `actualCaller`: who really
+   * placed the call when the server asserts (P-Asserted-Identity) another of its users than the From header names,
+   * i.e. a delegate calling on behalf of its boss: `remote`/`number` are the boss, `actualCaller` the delegate.
+   * `rungByBoss`: the boss's own phone rang this delegate (delegate-fork.ts); `to` is the boss, `remote` the real caller.
    */
-  incoming(callId: number, info: { remote: { uri: string; name?: string }; number: string; to: string; ring?: "standard" | "double" | "triple" | "short" }): void;
+  incoming(callId: number, info: { remote: { uri: string; name?: string }; number: string; to: string; ring?: "standard" | "double" | "triple" | "short"; actualCaller?: { uri: string; number: string; name?: string }; rungByBoss?: boolean }): void;
   progress(callId: number, state: "ringing" | "early" | "connected"): void;
   held(callId: number, held: boolean): void;
   remoteHold(callId: number, held: boolean): void;
@@ -110,6 +125,9 @@ export interface SipPhoneEvents {
    * as `application/vnd.deskphone.delegation+json` (read them with delegation-notice.ts); text/plain as it is.
    */
   message?(from: { uri: string; user: string; name?: string }, contentType: string, body: string): void;
+  /** Ringing delegates from this phone (ringDelegates): `delegate` answered incoming call `callId`, which is handed
+   * to it and ends here ("answered-elsewhere") right after. */
+  delegateAnswered?(callId: number, delegate: string, caller: { uri: string; number: string; name?: string }): void;
   /** Call `callId` was replaced by an INVITE with Replaces (RFC 3891): it goes on, with this far end now. */
   replaced?(callId: number, remote: { uri: string; number: string; name?: string }): void;
   /** The line state of a number watched with watchDialogs() (RFC 4235 dialog package); "unknown" without a subscription. */
@@ -133,6 +151,16 @@ interface CallRecord {
   otherLine?: boolean;
   /** This session was replaced by another (an INVITE with Replaces, RFC 3891): its end is not the call's end. */
   replaced?: boolean;
+  /** The delegates this phone rings for this call (ringDelegates). */
+  fork?: DelegateFork;
+  /** Handed to a delegate who answered: the call ended here already ("answered-elsewhere"). */
+  handedOver?: boolean;
+  /** A boss's phone rang this delegate (a leg offered on hold until the caller replaces it): no remote-hold event. */
+  rungByBoss?: boolean;
+  /** Incoming: who calls, as shown (P-Asserted-Identity, else From; "Anonymous" when withheld). */
+  caller?: { uri: string; number: string; name?: string; hidden: boolean };
+  /** Incoming: the caller's INVITE said it takes REFER (its Allow lists it, or it has no Allow). */
+  takesRefer?: boolean;
 }
 
 /**
@@ -237,6 +265,8 @@ export class SipPhone {
   private readonly sdhs = new WeakMap<Session, SdhAdapter>();
   /** Emergency calls by call id (their current session is in `calls` as well). */
   private readonly emergencies = new Map<number, EmergencyCall>();
+  /** Calls handed to a delegate and not yet let go (handOver): ended at stop(). */
+  private readonly handovers = new Set<{ end(): void }>();
   private lastEmergency: EmergencyCall | undefined;
   /** The unregistered user agents emergency calls opened (closed with their call, and all at stop()). */
   private readonly routeUas = new Set<UserAgent>();
@@ -262,6 +292,7 @@ export class SipPhone {
     private readonly transportExtras: Partial<NodeTransportOptions> = {},
   ) {
     if (!account.servers.length) throw new Error("the SIP account has no server");
+    if (account.instanceId !== undefined && !isUuid(account.instanceId)) throw new Error(`the SIP account's instance id '${account.instanceId}' is not a UUID`);
     setUdpTransactionTimers();
     this.dressing = new EmergencyDressing({ username: account.authUser ?? account.user, password: account.password });
     this.notifier = new DialogNotifier({
@@ -271,6 +302,7 @@ export class SipPhone {
       users: () => [account.user],
       snapshot: () => this.dialogSnapshot(),
       allowed: () => this.dialogWatchersAllowed,
+      ...(tuning.dialogWatchersMax !== undefined ? { maxWatchers: tuning.dialogWatchersMax } : {}),
     });
     this.watchers = new DialogWatchers({
       clock,
@@ -315,7 +347,7 @@ export class SipPhone {
         },
         onMessage: (m) => this.onMessage(m),
         onSubscribeRequest: (req) => {
-          if (this.stopped) req.reject({ statusCode: 480 });
+          if (this.stopped || this.signedOut) req.reject({ statusCode: 480 });
           else this.notifier.onSubscribe(req);
         },
       },
@@ -368,6 +400,9 @@ export class SipPhone {
       authorizationPassword: a.password,
       displayName: a.displayName ?? "",
       contactName: a.user,
+      // the same id the REGISTER Contact carries (register()); sip.js puts it nowhere else (instanceIdAlwaysAdded off:
+      // the id names the device for good, so only the registrar learns it; calls carry the GRUU instead)
+      ...(a.instanceId ? { instanceId: a.instanceId.toLowerCase() } : {}),
       viaHost: "127.0.0.1",
       forceRport: true,
       userAgentString: "deskphone/0.1 (sip.js 0.21.2)",
@@ -386,7 +421,7 @@ export class SipPhone {
           this.media.open(`call-${id ?? "?"}`),
           (held) => {
             const cid = this.idOf(session);
-            if (cid !== undefined) this.events.remoteHold(cid, held);
+            if (cid !== undefined && !this.calls.get(cid)?.rungByBoss) this.events.remoteHold(cid, held);
           },
           emergency ? { emergency: true } : {},
         );
@@ -402,18 +437,28 @@ export class SipPhone {
     this.retry?.cancel();
     this.ping?.cancel();
     // the watchers hear this phone is gone (NOTIFY terminated), and its own subscriptions end (unSUBSCRIBE)
-    this.notifier.terminateAll("noresource", !!this.transport?.isConnected());
+    const connected = !!this.transport?.isConnected();
+    const farewell = this.notifier.terminateAll("noresource", connected);
     this.watchers.stop();
     for (const [id] of this.calls) this.hangup(id);
+    for (const h of [...this.handovers]) h.end();
     for (const e of [...this.emergencies.values()]) e.dispose();
     for (const u of [...this.routeUas]) this.closeRouteUa(u);
     const ua = this.ua;
     if (!ua) return;
     try {
-      if (this.registerer?.state === RegistererState.Registered && this.transport?.isConnected()) {
-        // unREGISTER, but never wait long for a server that is gone (sip.js would wait 32 s, Timer F)
-        await Promise.race([this.registerer.unregister().catch(() => undefined), this.clock.sleep(1000)]);
-      }
+      const r = this.registerer;
+      // unREGISTER and wait for its answer (unregister() resolves once it is sent: a 200 arriving after the
+      // connection is closed leaves sip.js's registration timers running until Timer F), but never wait long for a
+      // server that is gone (sip.js would wait 32 s, Timer F)
+      const unregistered =
+        r?.state === RegistererState.Registered && connected
+          ? new Promise<void>((resolve) => {
+              r.stateChange.addListener((st) => st !== RegistererState.Registered && resolve());
+              r.unregister().catch(() => resolve());
+            })
+          : Promise.resolve();
+      if (connected) await Promise.race([Promise.all([unregistered, farewell]), this.clock.sleep(1000)]);
     } finally {
       await this.transport?.dispose().catch(() => undefined);
     }
@@ -425,12 +470,15 @@ export class SipPhone {
     this.signedOut = true;
     this.retry?.cancel();
     this.ping?.cancel();
+    this.forgetGruu();
     const r = this.registerer;
     this.registerer = undefined;
     this.subscriber?.dispose().catch(() => undefined);
     this.subscriber = undefined;
+    // signed out: this phone's own watches pause; those watching it are told to come back later (RFC 6665 §4.1.3:
+    // "deactivated" means subscribe again, while "noresource" would tell them the line is gone for good)
     this.watchers.suspend();
-    this.notifier.terminateAll("deactivated", true);
+    void this.notifier.terminateAll("deactivated", true);
     if (r?.state === RegistererState.Registered) r.unregister().catch(() => undefined);
     this.reg = { state: "registering", server: "", reason: "" }; // so the next line is reported
     this.setReg({ state: "failed", server: this.describe(this.target), reason: "Signed out" });
@@ -461,7 +509,9 @@ export class SipPhone {
   }
 
   private setContact(ua: UserAgent, local: { address: string; port: number; protocol: string }): void {
-    // sip.js builds the Contact from viaHost with no port (sipjs-node.md): the real address, port and transport go in here
+    // sip.js builds the Contact from viaHost with no port (sipjs-node.md): the real address, port and transport go in here.
+    // Only the registered Contact's URI changes, in place: the GRUUs sip.js keeps beside it (ua.contact.pubGruu and
+    // tempGruu, from the 200 to REGISTER) and the +sip.instance the Registerer adds to it (register()) stay
     ua.contact.uri.host = local.address;
     ua.contact.uri.port = local.port;
     ua.contact.uri.setParam("transport", local.protocol.toLowerCase());
@@ -501,12 +551,23 @@ export class SipPhone {
     const ua = this.ua;
     if (!ua || this.stopped || this.signedOut) return;
     const registrar = UserAgent.makeURI(`sip:${this.account.domain}`) as URI;
-    const registerer = new Registerer(ua, { expires: this.account.expires ?? 600, refreshFrequency: this.tuning.refreshFrequency, registrar });
+    // a new registration (a new connection, perhaps to another server): a GRUU is ours again only once its 200 says so
+    this.forgetGruu(ua);
+    const instance = this.account.instanceId?.toLowerCase();
+    const registerer = new Registerer(ua, {
+      expires: this.account.expires ?? 600,
+      refreshFrequency: this.tuning.refreshFrequency,
+      registrar,
+      // RFC 5627 §3.2: +sip.instance (with sip.js's `Supported: gruu`) asks the registrar for GRUUs. No reg-id: that
+      // would ask for RFC 5626 outbound flows, which this phone does not keep (sip.js's regId option adds one)
+      ...(instance ? { extraContactHeaderParams: [`+sip.instance="<urn:uuid:${instance}>"`] } : {}),
+    });
     this.registerer = registerer;
     registerer.stateChange.addListener((s) => {
       if (this.registerer !== registerer || this.stopped) return;
       if (s === RegistererState.Registered) {
         this.failures = 0;
+        this.noteGruu(ua);
         this.setReg({ state: "registered", server: this.describe(this.target), reason: "" });
         this.armPing();
         if (this.account.mwi) this.subscribeMwi();
@@ -529,6 +590,26 @@ export class SipPhone {
       .catch((e: Error) => this.fail(e.message, true));
   }
 
+  /** The GRUU last logged (to log each new one once, not at every refresh). */
+  private gruuLogged: string | undefined;
+
+  /** Registered: says which Contact calls over the registered connection carry (a GRUU, or the plain one). */
+  private noteGruu(ua: UserAgent): void {
+    if (!this.account.instanceId) return;
+    const gruu = ua.contact.pubGruu?.toString() ?? "";
+    if (gruu === this.gruuLogged) return;
+    this.gruuLogged = gruu;
+    if (gruu) this.log.info({ gruu }, "public GRUU from the registrar: the Contact of calls, emergency calls included (ED-63)");
+    else this.log.warn({ server: this.describe(this.target) }, "the registrar gave no GRUU: calls carry the registered Contact");
+  }
+
+  /** The registration is gone or being made again: the GRUUs it gave no longer route here. */
+  private forgetGruu(ua: UserAgent | undefined = this.ua): void {
+    if (!ua) return;
+    ua.contact.pubGruu = undefined;
+    ua.contact.tempGruu = undefined;
+  }
+
   private subscribeMwi(): void {
     if (!this.ua || this.subscriber) return;
     const target = UserAgent.makeURI(`sip:${this.account.user}@${this.account.domain}`) as URI;
@@ -548,6 +629,7 @@ export class SipPhone {
   private fail(reason: string, move: boolean): void {
     if (this.stopped || this.signedOut) return;
     this.ping?.cancel();
+    this.forgetGruu();
     this.failures++;
     this.setReg({ state: "failed", server: this.describe(this.target), reason });
     if (move || this.failures > 2) this.advanceTarget();
@@ -559,6 +641,8 @@ export class SipPhone {
   private lost(why: string): void {
     if (this.stopped) return;
     this.log.warn({ why, server: this.describe(this.target) }, "SIP connection lost");
+    // the registration went with the connection: its refresh timers must not fire on the next one
+    this.registerer?.dispose().catch(() => undefined);
     this.registerer = undefined;
     this.subscriber = undefined;
     this.watchers.suspend();
@@ -567,6 +651,10 @@ export class SipPhone {
 
   private async reconnect(): Promise<void> {
     if (this.stopped || !this.transport) return;
+    // a registration still up (UDP: no connection to lose, the server stopped answering) must not go on refreshing
+    // beside the next one; disposed now, while the Contact is still the old one (its unREGISTER names that one)
+    this.registerer?.dispose().catch(() => undefined);
+    this.registerer = undefined;
     this.subscriber?.dispose().catch(() => undefined);
     this.subscriber = undefined;
     // a new target means a new connection; on UDP the socket is reopened too so the Contact is fresh
@@ -624,12 +712,13 @@ export class SipPhone {
   private watch(id: number, rec: CallRecord): void {
     rec.session.stateChange.addListener((s) => {
       this.notifier.changed();
-      if (s === SessionState.Established && !rec.connected) {
+      if (s === SessionState.Established && !rec.connected && !rec.handedOver) {
         rec.connected = true;
         this.events.progress(id, "connected");
       }
       if (s === SessionState.Terminated) {
-        if (rec.replaced) return; // the call goes on in the session that replaced this one
+        rec.fork?.stop();
+        if (rec.replaced || rec.handedOver) return; // the call goes on in the session that replaced it, or a delegate's
         this.calls.delete(id);
         if (rec.connected) this.reportQuality(rec.session);
         // sip.js moves to Terminated before it hands the final response to onReject: read the code a turn later
@@ -998,17 +1087,31 @@ export class SipPhone {
     if (this.replaceCall(inv)) return;
     const paiText = inv.request.getHeader("P-Asserted-Identity");
     const pai = paiText ? Grammar.nameAddrHeaderParse(paiText) : undefined;
-    const hidden = /(^|[;,\s])id([;,\s]|$)/i.test(inv.request.getHeader("Privacy") ?? "");
-    const from = pai?.uri ? pai : inv.remoteIdentity;
-    const uri = from.uri?.toString() ?? "";
-    const number = hidden ? "" : (from.uri?.user ?? "");
-    const name = hidden ? "Anonymous" : (from.displayName || undefined);
     const to = inv.request.to.uri.user ?? "";
+    // a boss's phone ringing this delegate itself (delegate-fork.ts): From and To are the boss, the header names the
+    // real caller, who is the one shown
+    const f = inv.remoteIdentity;
+    // (an asserted identity naming someone else than the boss means the header is not the boss's phone's word)
+    const bossAsserted = !pai?.uri || pai.uri.user === to;
+    const forked = to && to !== this.account.user && bossAsserted && f.uri?.user === to && f.uri.host === inv.request.to.uri.host ? forkCallerOf(inv.request.getHeader(CALLER_HEADER)) : undefined;
+    const hidden = /(^|[;,\s])id([;,\s]|$)/i.test(inv.request.getHeader("Privacy") ?? "") || /@anonymous\.invalid\b/i.test(forked?.uri ?? "");
+    const from = pai?.uri ? pai : inv.remoteIdentity;
+    const uri = forked?.uri ?? from.uri?.toString() ?? "";
+    const number = hidden ? "" : (forked?.number ?? from.uri?.user ?? "");
+    const name = hidden ? "Anonymous" : forked ? forked.name : (from.displayName || undefined);
     // what the dialog package tells watchers: nothing of a withheld caller; of a call to another number (the
     // unpublished private line, a boss's call) not even its Call-ID and tags (no pickup of it by Replaces)
     const otherLine = !!to && to !== this.account.user && to !== this.account.authUser;
     const shown = !hidden && !otherLine && uri;
-    const rec: CallRecord = { session: inv, connected: false, ...(otherLine ? { otherLine } : {}), ...(shown ? { remote: { uri, ...(name ? { display: name } : {}) } } : {}) };
+    const rec: CallRecord = {
+      session: inv,
+      connected: false,
+      caller: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, number, ...(name ? { name } : {}), hidden },
+      takesRefer: allowsRefer(inv.request.getHeaders("Allow")),
+      ...(otherLine ? { otherLine } : {}),
+      ...(forked ? { rungByBoss: true } : {}),
+      ...(shown ? { remote: { uri, ...(name ? { display: name } : {}) } } : {}),
+    };
     // the record is in place before the phone hears of the call: it may reject or forward it at once (DND, forward)
     const id = this.events.nextCallId();
     this.calls.set(id, rec);
@@ -1022,7 +1125,10 @@ export class SipPhone {
       onRefer: (referral) => this.onRefer(id, referral),
     };
     const ring = ringFromAlertInfo(inv.request.getHeaders("Alert-Info").join(","));
-    this.events.incoming(id, { remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number, to, ...(ring ? { ring } : {}) });
+    // a delegate calling on behalf of its boss: the server asserted the boss, From still names the delegate (one of
+    // this domain's users: a From from elsewhere that differs from the asserted identity says nothing of the kind)
+    const actual = !hidden && !forked && pai?.uri && f.uri?.user && f.uri.host === this.account.domain && f.uri.user !== pai.uri.user ? { uri: f.uri.toString(), number: f.uri.user, ...(f.displayName ? { name: f.displayName } : {}) } : undefined;
+    this.events.incoming(id, { remote: { uri: hidden ? "sip:anonymous@anonymous.invalid" : uri, ...(name ? { name } : {}) }, number, to, ...(ring ? { ring } : {}), ...(actual ? { actualCaller: actual } : {}), ...(forked ? { rungByBoss: true } : {}) });
   }
 
   /** The far end transfers us (REFER, RFC 3515): accept, call the Refer-To target; the old call ends by its BYE. */
@@ -1070,6 +1176,7 @@ export class SipPhone {
 
   answer(callId: number): void {
     const c = this.calls.get(callId);
+    c?.fork?.stop();
     if (c?.session instanceof Invitation) c.session.accept().catch((e: Error) => this.log.warn({ err: e.message }, "answer failed"));
   }
 
@@ -1152,6 +1259,121 @@ export class SipPhone {
         },
       })
       .catch((e: Error) => this.log.warn({ err: e.message }, "attended transfer failed"));
+  }
+
+  // ---- a boss's phone ringing its delegates (delegation.forking "phone": the PBX does not fork) ----
+
+  /**
+   * Rings `delegates` for incoming call `callId` (still ringing here) from this phone: delegate-fork.ts. The first to
+   * answer gets the call (handOver); the boss answering, the caller giving up or the call being turned away here
+   * cancels the others. `alone`: the phone itself does not ring (DND): when every delegate's leg ended unanswered,
+   * the caller gets 486.
+   */
+  ringDelegates(callId: number, delegates: string[], opts: { alone?: boolean } = {}): void {
+    const rec = this.calls.get(callId);
+    const ua = this.ua;
+    const inv = rec?.session;
+    if (!ua || !rec || !(inv instanceof Invitation) || inv.state !== SessionState.Initial || rec.fork || !delegates.length) return;
+    const boss = UserAgent.makeURI(`sip:${this.account.user}@${this.account.domain}`);
+    const caller = rec.caller;
+    if (!boss || !caller) return;
+    if (!rec.takesRefer) {
+      // the hand-over is a transfer: a caller that cannot be transferred stays with this phone alone
+      this.log.warn({ callId }, "the caller's phone does not take REFER (its Allow): the delegates are not rung for this call");
+      if (opts.alone) this.reject(callId, 486);
+      return;
+    }
+    const fork = new DelegateFork({
+      ua,
+      log: this.log,
+      boss,
+      ...(this.account.displayName ? { bossName: this.account.displayName } : {}),
+      caller: { uri: caller.uri, ...(caller.name ? { name: caller.name } : {}) },
+      targetUri: (n) => this.targetUri(n),
+      answered: (delegate, leg) => {
+        ringing?.cancel();
+        this.handOver(callId, rec, inv, delegate, leg);
+      },
+      // `alone`: this phone does not ring (DND, busy), so with no delegate left the caller is told busy
+      ...(opts.alone ? { none: () => this.reject(callId, 486) } : {}),
+    });
+    rec.fork = fork;
+    // `alone`: nothing here rings and no forward is armed, so the caller is not left ringing for ever
+    const ringing = opts.alone
+      ? this.clock.setTimeout(() => {
+          if (this.calls.get(callId) !== rec || fork.taken) return;
+          this.log.info({ callId }, "no delegate answered in time: the caller is told the boss is unavailable");
+          fork.stop();
+          this.reject(callId, 480);
+        }, ALONE_RING_MS)
+      : undefined;
+    fork.start(delegates);
+  }
+
+  /**
+   * A delegate answered a call this phone rang it for: the call ends here as answered elsewhere, the caller is
+   * answered on hold and REFERred (RFC 3515) to the delegate's address of record with Replaces naming the delegate's
+   * leg (RFC 3891), so its INVITE is routed by the PBX like any call to the delegate; the delegate's phone replaces
+   * the leg with it. This phone leaves both dialogs once the caller's NOTIFY says the new call is up (RFC 5589: the
+   * transferor ends its dialog on the final sipfrag), or when the transfer fails, or after HANDOVER_MS with no word.
+   */
+  private handOver(callId: number, rec: CallRecord, inv: Invitation, delegate: string, leg: Inviter): void {
+    const bye = (s: Session): void => {
+      if (s.state === SessionState.Established) s.bye().catch(() => undefined);
+    };
+    if (this.calls.get(callId) !== rec || inv.state !== SessionState.Initial) {
+      bye(leg); // the boss answered meanwhile, or the caller gave up
+      return;
+    }
+    rec.why = "answered-elsewhere";
+    rec.handedOver = true;
+    this.calls.delete(callId);
+    this.notifier.changed();
+    this.log.info({ callId, delegate }, "a delegate answered: the call is handed to it (REFER with Replaces)");
+    const caller: { uri: string; number: string; name?: string } = rec.caller ?? { uri: inv.remoteIdentity.uri.toString(), number: inv.remoteIdentity.uri.user ?? "" };
+    this.events.delegateAnswered?.(callId, delegate, { uri: caller.uri, number: caller.number, ...(caller.name ? { name: caller.name } : {}) });
+    queueMicrotask(() => this.events.ended(callId, "answered-elsewhere"));
+    const timers: Timer[] = [];
+    const handover = {
+      end: (): void => {
+        for (const t of timers) t.cancel();
+        this.handovers.delete(handover);
+        bye(inv);
+        bye(leg);
+      },
+    };
+    this.handovers.add(handover);
+    const lost = (why: object, words: string): void => {
+      this.log.warn({ callId, delegate, ...why }, words);
+      handover.end();
+    };
+    // the caller reached the delegate: this phone's dialog with the caller ends now, the leg once the delegate's
+    // phone has replaced it (it ends it itself; one left up is ended here)
+    const done = (): void => {
+      bye(inv);
+      timers.push(this.clock.setTimeout(() => handover.end(), 5000));
+    };
+    const hold: HoldOptions = { hold: true };
+    inv
+      .accept({ sessionDescriptionHandlerOptions: hold })
+      .then(() => {
+        if (!leg.dialog) throw new Error("the delegate's leg has no dialog");
+        const d = leg.dialog;
+        const target = new NameAddrUri("sip", delegate, this.account.domain, undefined, {}, { Replaces: [encodeURIComponent(`${d.callId};to-tag=${d.remoteTag};from-tag=${d.localTag}`)] });
+        timers.push(this.clock.setTimeout(() => lost({}, "the caller never said whether it reached the delegate: both ends are hung up"), HANDOVER_MS));
+        return inv.refer(target, {
+          onNotify: (n) => {
+            n.accept().catch(() => undefined);
+            const code = Number(/^SIP\/2\.0 (\d{3})/.exec(n.request.body ?? "")?.[1] ?? 0);
+            if (code >= 200 && code < 300) done();
+            else if (code >= 300) lost({ code }, "the caller could not reach the delegate: the call is lost");
+          },
+          requestDelegate: {
+            onReject: (r) => lost({ code: r.message.statusCode }, "the caller's phone refused the transfer to the delegate: the call is lost"),
+          },
+        });
+      })
+      .catch((e: Error) => lost({ err: e.message }, "handing the call to the delegate failed"));
   }
 
   // ---- messages and the dialog package (delegation, busy lamp field) ----

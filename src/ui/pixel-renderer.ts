@@ -5,7 +5,7 @@ import type * as CanvasNs from "@napi-rs/canvas";
 import type { MonoFrame } from "../hal/api/display.js";
 import type { Screen } from "./screen.js";
 import { glyphRows } from "./lcd-glyphs.js";
-import { scrollWindow } from "./text-renderer.js";
+import { noticeTime, scrollWindow } from "./text-renderer.js";
 
 const FONT_FILE = fileURLToPath(new URL("../../assets/fonts/DejaVuSansMono.ttf", import.meta.url));
 export const FONT_FAMILY = "PhoneMono";
@@ -70,7 +70,13 @@ export async function createPixelRenderer(width: number, height: number, opts: {
       ctx.fillRect(0, 0, width, height);
       ctx.font = `${font}px ${FONT_FAMILY}`;
       ctx.textBaseline = "top";
-      // status bar
+      const keys = s.softkeys?.some((k) => k) ? s.softkeys : undefined;
+      const bodyTop = line + 2;
+      const rule = Math.max(1, Math.floor(line / 12));
+      // a notice (over a menu) gets a line of its own above the softkeys, under a rule; the body's rows end above it
+      const noticeTop = (keys ? height - line : height) - line - rule;
+      const onItsLine = !!s.notice && Math.floor((noticeTop - bodyTop) / line) >= 1;
+      // status bar (a panel too small for the notice's line shows it in the title's place, as a character LCD does)
       ctx.fillStyle = pal.barBg;
       ctx.fillRect(0, 0, width, line + 1);
       ctx.fillStyle = pal.barFg;
@@ -80,12 +86,11 @@ export async function createPixelRenderer(width: number, height: number, opts: {
       const clock = s.clock ?? "";
       const clockW = clock ? ctx.measureText(clock).width + 2 : 0;
       const titleCols = Math.max(0, Math.floor((width - x - clockW) / charW));
-      ctx.fillText(scrollWindow(s.title, titleCols, tMs).trimEnd(), x, 1);
+      const title = s.notice && !onItsLine ? scrollWindow(s.notice, titleCols, noticeTime(s, tMs)) : scrollWindow(s.title, titleCols, tMs);
+      ctx.fillText(title.trimEnd(), x, 1);
       if (clock) ctx.fillText(clock, width - clockW + 1, 1);
       // body
-      const keys = s.softkeys?.some((k) => k) ? s.softkeys : undefined;
-      const bodyTop = line + 2;
-      const bodyRows = Math.floor((height - bodyTop - (keys ? line + 1 : 0)) / line);
+      const bodyRows = onItsLine ? Math.floor((noticeTop - bodyTop) / line) : Math.floor((height - bodyTop - (keys ? line + 1 : 0)) / line);
       let first = 0;
       if (s.selected !== undefined && s.selected >= bodyRows) first = s.selected - bodyRows + 1;
       for (let r = 0; r < bodyRows; r++) {
@@ -99,6 +104,12 @@ export async function createPixelRenderer(width: number, height: number, opts: {
           ctx.fillStyle = pal.bg;
         } else ctx.fillStyle = pal.fg;
         ctx.fillText(scrollWindow(text, cols, i === s.selected || s.selected === undefined ? tMs : 0).trimEnd(), 1, y);
+      }
+      if (onItsLine) {
+        ctx.fillStyle = pal.barBg;
+        ctx.fillRect(0, noticeTop, width, rule);
+        ctx.fillStyle = pal.fg;
+        ctx.fillText(scrollWindow(s.notice!, cols, noticeTime(s, tMs)).trimEnd(), 1, noticeTop + rule);
       }
       // softkeys
       if (keys) {

@@ -17,4 +17,13 @@ export interface Screen {
   softkeys?: readonly string[];
   /** Index of a highlighted body line (menus), shown with a marker. */
   selected?: number;
+  /**
+   * A short message over a menu ("Removed Dave", the provisioning service's refusal) until the next key. It is not a
+   * body line (the body scrolls around the cursor and would drop it): each display gives it a place of its own that
+   * hides none of the menu's lines in view, the title's on a character LCD, a line above the softkeys on a pixel panel.
+   */
+  notice?: string;
+  /** The renderers' clock (tMs) when the notice came: a long notice scrolls from its start from then. Without it, a
+   * long notice scrolls on the clock like any other line. */
+  noticeSince?: number;
 }

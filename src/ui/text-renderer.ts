@@ -17,11 +17,17 @@ export function scrollWindow(text: string, width: number, tMs: number): string {
   return (loop + loop).slice(offset, offset + width);
 }
 
+/** The time a screen's notice has been up at tMs (its marquee starts from its start when it comes), else tMs. */
+export function noticeTime(s: Screen, tMs: number): number {
+  return s.noticeSince === undefined ? tMs : Math.max(0, tMs - s.noticeSince);
+}
+
 function statusLine(s: Screen, cols: number, tMs: number): string {
   const icons = (s.icons ?? []).map(glyphChar).join("");
   const right = s.clock ?? "";
   const room = cols - icons.length - (right ? right.length + 1 : 0);
-  const title = room > 0 ? scrollWindow(s.title, room, tMs) : "";
+  // a notice takes the title's place (the icons and clock stay) until it goes: every body row keeps its line
+  const title = room <= 0 ? "" : s.notice ? scrollWindow(s.notice, room, noticeTime(s, tMs)) : scrollWindow(s.title, room, tMs);
   return (icons + title + (right ? " " + right : "")).slice(0, cols).padEnd(cols);
 }
 
@@ -37,13 +43,14 @@ function softkeyLine(labels: readonly string[], cols: number): string {
 }
 
 /**
- * Rows for a cols x rows character display. Row 0 is the status line. With 3 rows or more and softkeys, the last
- * row is the softkey bar. The body fills the rest; a selected line is marked with ">" and kept in view.
+ * Rows for a cols x rows character display. Row 0 is the status line; a notice (over a menu) shows there in the
+ * title's place. With 3 rows or more and softkeys, the last row is the softkey bar. The body fills the rest; a
+ * selected line is marked with ">" and kept in view.
  */
 export function renderText(s: Screen, cols: number, rows: number, tMs = 0): string[] {
   // Two rows cannot hold a status line and two lines of body: when the body has a second line that matters (who is
-  // calling, "Stay on the line"), the body takes both rows; menus and one-line bodies keep the status line.
-  if (rows === 2 && s.selected === undefined && s.body[1]) return [scrollWindow(s.body[0] ?? "", cols, tMs), scrollWindow(s.body[1], cols, tMs)].map((r) => r.slice(0, cols).padEnd(cols));
+  // calling, "Stay on the line"), the body takes both rows; menus, notices and one-line bodies keep the status line.
+  if (rows === 2 && s.selected === undefined && !s.notice && s.body[1]) return [scrollWindow(s.body[0] ?? "", cols, tMs), scrollWindow(s.body[1], cols, tMs)].map((r) => r.slice(0, cols).padEnd(cols));
   const out = [statusLine(s, cols, tMs)];
   const keys = s.softkeys?.some((k) => k) && rows >= 3 ? s.softkeys : undefined;
   const bodyRows = rows - 1 - (keys ? 1 : 0);

@@ -182,7 +182,10 @@ export function viewOf(s: PhoneState, ctx: ViewContext): Screen {
         else if (here === "directory" && s.config.directory?.length) body = s.config.directory.map((d) => `${d.name} ${d.number}`);
         else if (here === "about" && s.about.length) body = s.about;
         else body = MENUS[here].map((i) => (i.label === "Do not disturb" ? `Do not disturb: ${s.dnd ? "on" : "off"}` : i.label === "Sign out" && s.signedOut ? "Sign in" : i.label));
-        return { title: MENU_TITLES[here], clock: ctx.clock, icons, body: notice ? [...body, notice] : body, selected: s.menu.cursor, softkeys };
+        // the notice is not a line of the menu (on a small display it would fall below the lines in view): its own
+        // place on each display. It answers the last key (or the service the key asked), so it scrolls from then.
+        const menuView: Screen = { title: MENU_TITLES[here], clock: ctx.clock, icons, body, selected: s.menu.cursor, softkeys };
+        return notice ? { ...menuView, notice, noticeSince: s.lastActivity } : menuView;
       }
       if (s.signedOut) return { ...base, body: ["Signed out", "OK to sign in"], softkeys: ["", "", "", "Menu"] };
       if (s.signin) {

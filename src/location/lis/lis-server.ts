@@ -1,12 +1,13 @@
 // The reference LIS for labs and small sites: HELD (RFC 5985) over HTTPS (plain HTTP only to test the phone's
 // emergency fallback, RFC 6881 ED-61), with RFC 6155 device identity. A phone POSTs a locationRequest; the LIS takes
-// its <device> <mac>/<ip> (and this LIS's LLDP extension, LLDP_NS), else the request's source IP, looks it up in
-// the wiremap (wiremap.ts) and answers a locationResponse holding one PIDF-LO (built by pidf-lo.ts: an unlinked
-// pseudonym entity, method from the entry, usage-rules with retransmission-allowed and +24 h retention, provided-by
-// this LIS's URL) and the <device> identifiers it used (none when it used the source IP, RFC 6155 §4), or a HELD
-// error. HTTP per RFC 5985 §8: POST only (GET/HEAD 404), held+xml in Content-Type and Accept (else 406), no Expect
-// or Range (501) or If-* (412), every HELD answer 2xx with Content-Length and no caching. The wiremap file is
-// checked for changes (size, mtime, inode) before each request; a bad edit is logged and the last good map kept.
+// its <device> <mac>/<ip> (and the switch port, <chassis> and <port> in held.ts's LLDP_ID_NS extension: RFC 6155 has
+// none), else the request's source IP, looks it up in the wiremap (wiremap.ts) and answers a locationResponse holding
+// one PIDF-LO (built by pidf-lo.ts: an unlinked pseudonym entity, method from the entry, usage-rules with
+// retransmission-allowed and +24 h retention, provided-by this LIS's URL) and the <device> identifiers it used (none
+// when it used the source IP, RFC 6155 §4), or a HELD error. HTTP per RFC 5985 §8: POST only (GET/HEAD 404),
+// held+xml in Content-Type and Accept (else 406), no Expect or Range (501) or If-* (412), every HELD answer 2xx with
+// Content-Length and no caching. The wiremap file is checked for changes (size, mtime, inode) before each request; a
+// bad edit is logged and the last good map kept.
 import * as http from "node:http";
 import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -17,13 +18,12 @@ import { DOMParser, onErrorStopParsing, type Element } from "@xmldom/xmldom";
 import { createSystemClock, type Clock } from "../../base/clock.js";
 import { silentLogger, type Logger } from "../../base/log.js";
 import { buildPidfLo } from "../pidf-lo.js";
+import { LLDP_ID_NS } from "../held.js";
 import type { HeldErrorCode } from "../location-types.js";
 import { loadWiremap, lookupLocation, normaliseMac, parseIp, type DeviceKeys, type MatchKind, type Wiremap } from "./wiremap.js";
 
 export const HELD_NS = "urn:ietf:params:xml:ns:geopriv:held";
 export const HELD_ID_NS = "urn:ietf:params:xml:ns:geopriv:held:id";
-/** This LIS's extension for the switch port (RFC 6155 has none): <chassis> and <port> in this namespace inside <device>. */
-export const LLDP_NS = "urn:x-deskphone:held:lldp";
 export const HELD_TYPE = "application/held+xml";
 /** The largest request body taken (a locationRequest is a few hundred bytes). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -42,6 +42,8 @@ export interface LisServerOptions {
   publicUrl?: string;
   clock?: Clock;
   log?: Logger;
+  /** How long an idle kept-alive connection stays open, ms (default node's 5 s; 0: no limit). */
+  keepAliveTimeoutMs?: number;
 }
 
 /** One request as the tests and the log see it. */
@@ -70,6 +72,10 @@ export interface LisServer {
   wiremap(): Wiremap;
   /** Every request so far, oldest first (the last 1000). */
   readonly requests: readonly LisRequestRecord[];
+  /** Connections accepted so far: TCP, and (HTTPS) TLS handshakes completed. Shows whether phones reuse connections. */
+  connections(): { tcp: number; tls: number };
+  /** Closes the connections that sit idle between requests, as a LIS with a short keep-alive timeout would. */
+  closeIdleConnections(): void;
   /** Re-reads the wiremap now; rejects with the file's errors (the last good map stays in use). */
   reload(): Promise<Wiremap>;
   stop(): Promise<void>;
@@ -188,8 +194,8 @@ function parseRequest(body: Buffer): ParsedRequest {
       if (!m) throw new HeldError("badIdentifier", `the device mac "${mac ?? ""}" is not a MAC address (XX-XX-XX-XX-XX-XX)`);
       device.mac = m;
     }
-    const chassis = text(children(dev, LLDP_NS, "chassis")[0]);
-    const port = text(children(dev, LLDP_NS, "port")[0]);
+    const chassis = text(children(dev, LLDP_ID_NS, "chassis")[0]);
+    const port = text(children(dev, LLDP_ID_NS, "port")[0]);
     if (chassis) device.chassis = chassis;
     if (chassis && port) device.port = port;
   }
@@ -204,7 +210,7 @@ function deviceEcho(used: DeviceKeys, ipVersion: string | undefined): string {
   if (used.chassis) parts.push(`<lldp:chassis>${esc(used.chassis)}</lldp:chassis>`);
   if (used.port) parts.push(`<lldp:port>${esc(used.port)}</lldp:port>`);
   if (!parts.length) return "";
-  const lldp = used.chassis ? ` xmlns:lldp="${LLDP_NS}"` : "";
+  const lldp = used.chassis ? ` xmlns:lldp="${LLDP_ID_NS}"` : "";
   return `<device xmlns="${HELD_ID_NS}"${lldp}>${parts.join("")}</device>`;
 }
 
@@ -338,6 +344,11 @@ export async function startLisServer(opts: LisServerOptions): Promise<LisServer>
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => refuse(req, res, 501, "HELD devices must not send Expect"));
   server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => refuse(req, res, 501, "HELD devices must not send Expect"));
 
+  const counts = { tcp: 0, tls: 0 };
+  server.on("connection", () => counts.tcp++);
+  server.on("secureConnection", () => counts.tls++);
+  if (opts.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = opts.keepAliveTimeoutMs;
+
   const host = opts.host ?? "0.0.0.0";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -357,6 +368,8 @@ export async function startLisServer(opts: LisServerOptions): Promise<LisServer>
     url,
     port: bound,
     wiremap: () => map,
+    connections: () => ({ ...counts }),
+    closeIdleConnections: () => server.closeIdleConnections(),
     requests,
     reload,
     stop: async () => {

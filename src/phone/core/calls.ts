@@ -5,6 +5,7 @@ import { hangUpAll, remember, toIdle, type Step } from "./steps.js";
 import { forwardInForce, inCallbackWindow, liveEmergency, refuseDuringEmergency } from "./emergency.js";
 import { isPrivateLineCall, privateRing } from "./private-line.js";
 import { answeredElsewhere, bossFor } from "./delegation.js";
+import { delegateRingStart, delegatesToRing } from "./delegate-ring.js";
 
 const NOTHING = (s: PhoneState): Step => ({ state: s, effects: [] });
 
@@ -113,7 +114,8 @@ export function callIncoming(s: PhoneState, ev: Incoming): Step {
   const priv = isPrivateLineCall(s, ev.to);
   const boss = priv ? undefined : bossFor(s, ev.to);
   const ring = priv ? privateRing(s) : (ev.ring ?? s.config.ringPattern);
-  const delay = boss?.ringMode === "delayed" && boss.ringDelayMs > 0 ? boss.ringDelayMs : 0;
+  // a boss's phone that rang this delegate itself applied the boss's ring delay already
+  const delay = boss?.ringMode === "delayed" && boss.ringDelayMs > 0 && !ev.rungByBoss ? boss.ringDelayMs : 0;
   const call: Call = {
     id: ev.callId,
     direction: "in",
@@ -127,39 +129,50 @@ export function callIncoming(s: PhoneState, ev: Incoming): Step {
     ...(ring ? { ring } : {}),
     ...(priv ? { line: "private" as const } : {}),
     ...(boss ? { forBoss: { number: boss.number, ...(boss.name ? { name: boss.name } : {}) } } : {}),
+    ...(boss && ev.rungByBoss ? { rungByBoss: true as const } : {}),
     ...(delay ? { silentUntil: ev.at + delay } : {}),
   };
   const turnAway = (): Step => {
     const h = remember(next, historyOf(call, ev.at, ev.wallAt));
     return { state: h.state, effects: [{ type: "reject-call", callId: call.id, code: 486 }, ...h.effects] };
   };
-  // nothing interrupts an emergency call: a second call is busy at once, with no waiting tone (§7 item 18, TV-11);
-  // the missed call in the history is its only trace
-  if (liveEmergency(s)) return turnAway();
   // after an emergency call, the callback window: calls ring through DND and are never forwarded (§7 item 23, TV-12)
   const callback = inCallbackWindow(s, ev.at);
+  // a call this phone does not ring (DND, busy, an emergency call up): a boss's phone that rings its delegates itself
+  // still has them rung, as a PBX that forks would, this phone staying quiet (missed here unless one answers)
+  const handOrTurnAway = (): Step => {
+    const handed = callback ? [] : delegatesToRing(s, call);
+    if (!handed.length) return turnAway();
+    const h = remember(next, { ...historyOf(call, ev.at, ev.wallAt), toDelegates: true });
+    return { state: h.state, effects: [{ type: "ring-delegates", callId: call.id, delegates: handed, alone: true }, ...h.effects] };
+  };
+  // nothing interrupts an emergency call: a second call is busy at once, with no waiting tone (§7 item 18, TV-11);
+  // the missed call in the history is its only trace
+  if (liveEmergency(s)) return handOrTurnAway();
   // the private line and boss calls are never forwarded by this phone's settings
   const fwd = priv || boss ? undefined : forwardInForce(s, ev.at);
   if (fwd?.always) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.always }] };
   // the private line rings through DND; a delegate's DND applies to boss calls as to any other
-  if (s.dnd && !callback && !priv) return turnAway();
+  if (s.dnd && !callback && !priv) return handOrTurnAway();
   const waiting = callback || (s.config.callWaiting ?? true);
   const busy = s.calls.length >= 2 || (s.calls.length >= 1 && !waiting) || s.mode === "dialtone" || s.mode === "dialing";
   if (busy) {
     if (fwd?.busy) return { state: next, effects: [{ type: "forward-call", callId: call.id, target: fwd.busy }] };
-    return turnAway();
+    return handOrTurnAway();
   }
   const noAnswer: PhoneEffect[] = fwd?.noAnswer ? [{ type: "start-timer", id: `no-answer:${call.id}`, ms: fwd.noAnswerMs }] : [];
   // the boss's "delayed" ring mode: shown at once, quietly; the ringer (or waiting tone) only when the timer fires
   const later: PhoneEffect[] = delay ? [{ type: "start-timer", id: `boss-ring:${call.id}`, ms: delay }] : [];
+  // a boss's phone whose PBX does not fork: the delegates are rung from here (delegate-ring.ts)
+  const delegates = delegateRingStart(s, call, callback);
   if (s.calls.length === 0)
     return {
       state: { ...next, mode: "ringing", calls: [call], focus: call.id, menu: null, locationEntry: null, delegateEntry: null, ended: null, notice: "" },
       effects: delay
         ? [{ type: "set-led", id: "LINE1", mode: "fast" }, ...later]
-        : [{ type: "ringer", on: true, pattern: call.ring ?? "standard" }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer],
+        : [{ type: "ringer", on: true, pattern: call.ring ?? "standard" }, { type: "set-led", id: "LINE1", mode: "fast" }, { type: "set-led", id: "RINGER", mode: "fast" }, ...noAnswer, ...delegates],
     };
-  return { state: { ...next, calls: [...s.calls, call], notice: "" }, effects: delay ? later : [{ type: "tone", tone: "call-waiting" }, ...noAnswer] };
+  return { state: { ...next, calls: [...s.calls, call], notice: "" }, effects: delay ? later : [{ type: "tone", tone: "call-waiting" }, ...noAnswer, ...delegates] };
 }
 
 export function callProgress(s: PhoneState, id: number, state: "ringing" | "early" | "connected", at: number): Step {
@@ -276,7 +289,7 @@ function answer(s: PhoneState, c: Call, path: "handset" | "speaker"): Step {
   effects.push({ type: "cancel-timer", id: `no-answer:${c.id}` }, { type: "ringer", on: false }, { type: "set-led", id: "RINGER", mode: "off" }, { type: "tone", tone: "none" }, ...audio, { type: "answer-call", callId: c.id });
   if (c.silentUntil !== undefined) effects.push({ type: "cancel-timer", id: `boss-ring:${c.id}` });
   // a delegate answered a call for the boss: the boss is told (the shell sends a MESSAGE)
-  if (c.forBoss) effects.push({ type: "notify-delegate-answered", boss: c.forBoss.number, caller: c.number, ...(c.remote.name ? { callerName: c.remote.name } : {}) });
+  if (c.forBoss && !c.rungByBoss) effects.push({ type: "notify-delegate-answered", boss: c.forBoss.number, caller: c.number, ...(c.remote.name ? { callerName: c.remote.name } : {}) });
   const calls = c.silentUntil !== undefined ? s.calls.map((x) => (x.id === c.id ? unquiet(x) : x)) : s.calls;
   return { state: { ...s, calls, mode: "call", focus: c.id, audioPath: path, notice: "" }, effects };
 }

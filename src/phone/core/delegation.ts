@@ -3,11 +3,11 @@
 // line key LED (BOSS1.. in the order of config.delegation.bosses: off = idle or unknown, fast = ringing, on = busy);
 // calls for a boss (call-incoming `to` = the boss's number) ring at once or, under the boss's "delayed" ring mode, show
 // quietly until the `boss-ring:<id>` timer; answering one tells the boss (effect "notify-delegate-answered"). Boss's
-// phone: Menu > Delegates edits the list (effect "set-delegates"); "delegate-answered" says who took a call and turns the
-// missed entry of a call answered elsewhere into a received one. The boss line keys, calls on behalf of a boss and safe
-// transfer are in boss-keys.ts. Pure, like the rest of the core.
+// phone: Menu > Delegates edits the list and the user's ring mode (effect "set-delegates"); "delegate-answered" says
+// who took a call and turns the missed entry of a call answered elsewhere into a received one. The boss line keys,
+// calls on behalf of a boss and safe transfer are in boss-keys.ts. Pure, like the rest of the core.
 import { isEmergencyTarget } from "./phone-state.js";
-import type { BossInfo, BossLineState, DelegateEntry, DelegateInfo, DelegationConfig, HistoryEntry, PhoneEffect, PhoneEvent, PhoneState } from "./phone-state.js";
+import type { BossInfo, BossLineState, DelegateEntry, DelegateInfo, DelegationConfig, HistoryEntry, PhoneEffect, PhoneEvent, PhoneState, RingMode } from "./phone-state.js";
 import { MENUS, type MenuItem } from "./menus.js";
 import { sameNumber } from "./private-line.js";
 import { remember, type Step } from "./steps.js";
@@ -104,7 +104,7 @@ export function delegateAnswered(s: PhoneState, ev: Answered): Step {
   if (!delegationOn(s)) return { state: s, effects: [{ type: "rejected", event: "delegate-answered", why: DELEGATION_OFF }] };
   const notice = answeredByText(ev.delegateName || ev.delegate, ev.callerName || ev.caller);
   const by: Pick<HistoryEntry, "answeredBy" | "answeredByName"> = { answeredBy: ev.delegate, ...(ev.delegateName ? { answeredByName: ev.delegateName } : {}) };
-  const i = s.history.findIndex((e) => e.kind === "missed" && e.answeredElsewhere && !e.answeredBy && sameNumber(e.number, ev.caller) && Math.abs(ev.wallAt - e.at) <= SAME_CALL_MS);
+  const i = s.history.findIndex((e) => e.kind === "missed" && (e.answeredElsewhere || e.toDelegates) && !e.answeredBy && sameNumber(e.number, ev.caller) && Math.abs(ev.wallAt - e.at) <= SAME_CALL_MS);
   if (i >= 0) {
     const e = s.history[i];
     const history = s.history.map((x, j) => (j === i ? { ...e, kind: "received" as const, ...(e.name || !ev.callerName ? {} : { name: ev.callerName }), ...by } : x));
@@ -152,12 +152,27 @@ export function mainMenuItems(s: PhoneState): MenuItem[] {
 
 export const ADD_DELEGATE = "Add delegate";
 
+/** The boss's ring delays Menu > Delegates > Ring steps through (seconds; 0 = at once, "simultaneous"). Within the
+ * service's 0..60 (MAX_RING_DELAY_SECONDS). */
+export const RING_DELAY_STEPS_S: readonly number[] = [0, 5, 10, 15, 20, 30];
+
+/** The boss's ring mode in words: "at once" or "after 10 s". */
+export function ringWords(d: { ringMode: RingMode; ringDelayMs: number }): string {
+  return d.ringMode === "delayed" && d.ringDelayMs > 0 ? `after ${Math.round(d.ringDelayMs / 1000)} s` : "at once";
+}
+
 const delegateLine = (p: DelegateInfo): string => (p.name ? `${p.number} ${p.name}` : p.number);
 
-/** Menu > Delegates: each delegate, then "Add delegate". */
+/** Menu > Delegates: each delegate, the boss's ring mode ("Ring: at once"; OK steps it), then "Add delegate" (last, so
+ * UP from the top still reaches it). */
 export function delegatesMenuItems(s: PhoneState): MenuItem[] {
-  const list = s.config.delegation?.delegates ?? [];
-  return [...list.map((p) => ({ label: delegateLine(p), value: `delegate:${p.number}` })), { label: ADD_DELEGATE, value: "delegates:add" }];
+  const d = s.config.delegation;
+  const list = d?.delegates ?? [];
+  return [
+    ...list.map((p) => ({ label: delegateLine(p), value: `delegate:${p.number}` })),
+    { label: `Ring: ${d ? ringWords(d) : "at once"}`, value: "delegates:ring" },
+    { label: ADD_DELEGATE, value: "delegates:add" },
+  ];
 }
 
 /** Bosses (a delegate's boss lines, for boards without BOSS keys): each boss and its line state; OK calls for the boss. */
@@ -179,10 +194,25 @@ function setDelegates(s: PhoneState, d: DelegationConfig, list: DelegateInfo[], 
   return { state: { ...s, config: { ...s.config, delegation: { ...d, delegates: list } }, menu, delegateEntry: null, notice }, effects: [{ type: "set-delegates", delegates: plain(list) }] };
 }
 
-/** Menu > Delegates: SOFT2 (Delete) removes the delegate under the cursor. Null for any other key (the menu's). */
+/** Menu > Delegates > Ring: the next step of RING_DELAY_STEPS_S (after the last, at once again), in the config and
+ * sent with the list (set-delegates with ringMode and ringDelayMs). */
+function nextRingMode(s: PhoneState, d: DelegationConfig): Step {
+  const now = d.ringMode === "delayed" ? Math.round(d.ringDelayMs / 1000) : 0;
+  const seconds = RING_DELAY_STEPS_S.find((x) => x > now) ?? 0;
+  const ring = { ringMode: (seconds > 0 ? "delayed" : "simultaneous") as RingMode, ringDelayMs: seconds * 1000 };
+  return {
+    state: { ...s, config: { ...s.config, delegation: { ...d, ...ring } }, notice: `Delegates ring ${ringWords(ring)}` },
+    effects: [{ type: "set-delegates", delegates: plain(d.delegates), ...ring }],
+  };
+}
+
+/** Menu > Delegates: SOFT2 (Delete) removes the delegate under the cursor; OK on the Ring line steps the ring mode.
+ * Null for any other key (the menu's). */
 export function delegatesMenuKey(s: PhoneState, k: string): Step | null {
   const d = delegationOn(s);
-  if (k !== "SOFT2" || !d || !s.menu || !onDelegateLine(s)) return null;
+  if (!d || !s.menu || s.menu.stack[s.menu.stack.length - 1] !== "delegates") return null;
+  if ((k === "OK" || k === "SOFT4") && s.menu.cursor === d.delegates.length) return nextRingMode(s, d);
+  if (k !== "SOFT2" || !onDelegateLine(s)) return null;
   const gone = d.delegates[s.menu.cursor];
   const list = d.delegates.filter((_, i) => i !== s.menu!.cursor);
   return setDelegates(s, d, list, `Removed ${label(gone)}`, Math.min(s.menu.cursor, list.length));

@@ -48,6 +48,9 @@ export interface Call {
   line?: "private";
   /** Incoming on a delegate's phone: the call is for this boss (the number called was the boss's; delegation.ts). */
   forBoss?: { number: string; name?: string };
+  /** Incoming call for a boss that the boss's own phone rang here (delegation.forking "phone"): it applied the ring
+   * delay already, and it knows when this phone answers (no "notify-delegate-answered"). */
+  rungByBoss?: true;
   /** Outgoing: placed on behalf of this boss (a delegate's phone; the far end sees the boss where the server allows). */
   onBehalfOf?: string;
   /** Incoming boss call under the boss's "delayed" ring mode: monotonic ms at which it starts to ring (the
@@ -140,6 +143,9 @@ export interface HistoryEntry {
   /** The call rang here and stopped because it was answered elsewhere (call-ended reason "answered-elsewhere"); a
    * delegate's "delegate-answered" turns such a missed entry into a received one with `answeredBy`. */
   answeredElsewhere?: boolean;
+  /** The boss's phone was in DND and rang only its delegates (delegate-ring.ts): missed here unless a delegate's
+   * answer ("delegate-answered") makes it a received one with `answeredBy`. */
+  toDelegates?: boolean;
 }
 
 export interface ForwardConfig {
@@ -181,6 +187,11 @@ export interface DelegationConfig {
   bosses: BossInfo[];
   /** Safe transfer to a boss: back to the delegate when the boss has not answered within this (ms, default 20000). */
   safeTransferMs?: number;
+  /**
+   * Who rings the delegates for this user's calls as a boss: the PBX ("server", the default: it forks them) or this
+   * phone ("phone", for a PBX that does not fork: delegate-ring.ts).
+   */
+  forking?: "server" | "phone";
 }
 
 /** The user's private line: a second number, inbound only, unpublished. */
@@ -328,7 +339,18 @@ export type PhoneEvent =
   | { type: "lock" }
   /** A call arrived from the network; `callId` is the next id (the shell reads `nextCallId`). `to` is the user part of
    * the To URI (the number called): the private line's, a boss's (on a delegate's phone), or the user's own. */
-  | { type: "call-incoming"; callId: number; remote: { uri: string; name?: string }; number: string; ring?: RingPatternName; to?: string; at: number; wallAt: number }
+  | {
+      type: "call-incoming";
+      callId: number;
+      remote: { uri: string; name?: string };
+      number: string;
+      ring?: RingPatternName;
+      to?: string;
+      /** The boss's own phone rang this delegate for a call to the boss (delegation.forking "phone"); `to` is the boss. */
+      rungByBoss?: boolean;
+      at: number;
+      wallAt: number;
+    }
   /** Progress of a call the SIP layer runs. */
   | { type: "call-progress"; callId: number; state: "ringing" | "early" | "connected"; at: number }
   | { type: "call-remote-hold"; callId: number; held: boolean }
@@ -374,7 +396,7 @@ export type PhoneEvent =
 /** "emergency-callback": the end of the emergency callback window; "multitap": the pause that commits a letter. */
 /** "boss-ring:<callId>": a boss call under the "delayed" ring mode starts to ring; "safe-transfer:<consult callId>": the
  * boss did not answer a safe transfer in time. */
-export type TimerId = "interdigit" | "ended" | "idle-lock" | "emergency-callback" | "multitap" | `no-answer:${number}` | `boss-ring:${number}` | `safe-transfer:${number}`;
+export type TimerId = "interdigit" | "ended" | "idle-lock" | "emergency-callback" | "multitap" | `no-answer:${number}` | `boss-ring:${number}` | `safe-transfer:${number}` | `delegate-ring:${number}`;
 
 export type Tone = "dial" | "stutter-dial" | "reorder" | "ringback" | "busy" | "call-waiting" | "none";
 
@@ -422,9 +444,14 @@ export type PhoneEffect =
   | { type: "emergency-test" }
   /** A delegate's phone answered a call for `boss`: the shell tells the boss (a SIP MESSAGE). */
   | { type: "notify-delegate-answered"; boss: string; caller: string; callerName?: string }
+  /** The boss's phone rings its delegates for incoming call `callId` itself (delegation.forking "phone"): SIP calls
+   * each; the first to answer gets the call, handed over by REFER with Replaces (delegate-ring.ts). `alone`: this
+   * phone does not ring (DND): when no delegate can take it, SIP turns the caller away (486). */
+  | { type: "ring-delegates"; callId: number; delegates: string[]; alone?: boolean }
   /** The boss edited the delegates on the phone: the whole new list, for the shell to write back to the service (which
-   * tells the added and removed delegates). */
-  | { type: "set-delegates"; delegates: Array<{ number: string; name?: string }> }
+   * tells the added and removed delegates). With `ringMode` (and `ringDelayMs`, 0 for simultaneous) the boss's ring
+   * mode changed too (Menu > Delegates > Ring); without, the service keeps it. */
+  | { type: "set-delegates"; delegates: Array<{ number: string; name?: string }>; ringMode?: RingMode; ringDelayMs?: number }
   | { type: "rejected"; event: string; why: string };
 
 export function initialState(config: PhoneConfig): PhoneState {

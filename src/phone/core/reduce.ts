@@ -23,6 +23,7 @@ import {
   openDelegateEntry,
 } from "./delegation.js";
 import { bossKey, bossSoftkey, dialForBoss, isBossKey, safeTransferAfter, safeTransferKey, safeTransferTimer } from "./boss-keys.js";
+import { delegateRingTimer, isDelegateRingTimer } from "./delegate-ring.js";
 
 export type { Step } from "./steps.js";
 
@@ -240,6 +241,7 @@ function reduceEvent(s: PhoneState, ev: PhoneEvent): Step {
         return s.mode === "idle" && !s.locked && s.config.lockPin && !s.calls.length ? { state: { ...s, locked: true, unlockEntry: "", menu: null, locationEntry: null, delegateEntry: null, notice: "" }, effects: [] } : { state: s, effects: [] };
       if (ev.id === "emergency-callback") return callbackTimer(s, ev.at);
       if (ev.id === "multitap") return multitapTimer(s);
+      if (isDelegateRingTimer(ev.id)) return delegateRingTimer(s, ev.id);
       if (ev.id.startsWith("boss-ring:")) return bossRingTimer(s, Number(ev.id.slice("boss-ring:".length)));
       if (ev.id.startsWith("safe-transfer:")) return safeTransferTimer(s, Number(ev.id.slice("safe-transfer:".length)));
       return callKey(s, "NO-ANSWER", undefined, Number(ev.id.slice("no-answer:".length)));

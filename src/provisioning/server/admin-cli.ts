@@ -35,8 +35,9 @@ commands:
   delegate list [EXT] [--json]    bosses, their ring mode and delegates
   policy set NAME JSON            NAME: location (Lync location policy fields), emergency ({location: {lisUrl,..},
                                   emergency: {routes,..}}), logging, lock, delegation ({"enabled":true} turns
-                                  boss/delegate calling on)
-  policy show NAME
+                                  boss/delegate calling on; "forking":"phone" has the boss's phone ring the
+                                  delegates, for a PBX that does not fork; default "server")
+  policy show NAME [--json]       the policy; --json: as one JSON value, null when it is not set
 `;
 
 export interface CliIo {
@@ -77,7 +78,7 @@ const COMMANDS: Record<string, { options: Array<keyof Values>; operands: [number
   revoke: { options: [], operands: [1, 1] },
   audit: { options: ["ext", "limit", "json"], operands: [0, 0] },
   delegate: { options: ["seconds", "json"], operands: [1, 3] },
-  policy: { options: [], operands: [2, 3] },
+  policy: { options: ["json"], operands: [2, 3] },
 };
 
 const iso = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString());
@@ -160,7 +161,8 @@ export async function adminMain(argv: string[], io: CliIo = processIo, opts: { c
     if (command === "delegate" && values.seconds !== undefined && operands[0] !== "ring-mode") throw new UsageError("--seconds goes with delegate ring-mode");
     if (command === "delegate" && values.json && operands[0] !== "list") throw new UsageError("--json goes with delegate list");
     if (values.seconds !== undefined && !/^[0-9]{1,4}$/.test(values.seconds)) throw new UsageError(`--seconds must be a whole number of seconds (got '${values.seconds}')`);
-    if (command === "policy" && !((operands[0] === "set" && operands.length === 3) || (operands[0] === "show" && operands.length === 2))) throw new UsageError("policy set NAME JSON, or policy show NAME");
+    if (command === "policy" && !((operands[0] === "set" && operands.length === 3) || (operands[0] === "show" && operands.length === 2))) throw new UsageError("policy set NAME JSON, or policy show NAME [--json]");
+    if (command === "policy" && values.json && operands[0] !== "show") throw new UsageError("--json goes with policy show");
 
     const opened = await openStore(values, clock);
     store = opened.store;
@@ -299,7 +301,8 @@ async function run(ctx: ops.AdminContext, command: string, a: string[], v: Value
       } else {
         if (!ops.isPolicyName(name)) throw new ops.AdminRefusal(`unknown policy '${name}'`);
         const value = store.getPolicy(name);
-        io.out(value === undefined ? `policy ${name} is not set\n` : JSON.stringify(value, null, 2) + "\n");
+        if (v.json) io.out(JSON.stringify(value ?? null) + "\n");
+        else io.out(value === undefined ? `policy ${name} is not set\n` : JSON.stringify(value, null, 2) + "\n");
       }
       return;
     }

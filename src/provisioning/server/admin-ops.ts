@@ -2,7 +2,8 @@
 // shell over these; tests call them directly. A refused operation throws AdminRefusal with a one-line message. Every
 // change is audited (never with a PIN or a password), and user or SIP password changes rewrite Kamailio's subscriber
 // file when one is configured.
-import { Ajv } from "ajv";
+import { Ajv, type ErrorObject } from "ajv";
+import { schemaErrorSubject } from "../../base/schema-words.js";
 import { CONFIG_BUNDLE_SCHEMA, MAX_BOSSES, MAX_DELEGATES, MAX_RING_DELAY_SECONDS, schemaErrorWords } from "../config-bundle.js";
 import type { Actor, DeviceRecord, PolicyName, ProvisioningStore, RingMode, UserRecord } from "./store.js";
 import { POLICY_NAMES, randomSipPassword } from "./store.js";
@@ -279,14 +280,32 @@ const lockPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.lock);
 const loggingPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.logging);
 /** The location policy (Lync's Set-CsLocationPolicy fields) becomes the bundle's `locationPolicy`. */
 const locationPolicy = ajv.compile(CONFIG_BUNDLE_SCHEMA.properties.locationPolicy);
-/** The delegation policy: `{"enabled": true}` turns boss / delegate calling on (the bundle's `delegation`). */
-const delegationPolicy = ajv.compile({ type: "object", additionalProperties: false, required: ["enabled"], properties: { enabled: { type: "boolean" } } });
+/**
+ * The delegation policy: `{"enabled": true}` turns boss / delegate calling on (the bundle's `delegation`); `forking`
+ * says who rings a boss's delegates: "server" (the PBX, the default) or "phone" (the boss's phone, for a PBX that does
+ * not fork).
+ */
+const delegationPolicy = ajv.compile({
+  type: "object",
+  additionalProperties: false,
+  required: ["enabled"],
+  properties: { enabled: { type: "boolean" }, forking: CONFIG_BUNDLE_SCHEMA.properties.delegation.properties.forking },
+});
 /** The emergency policy: where location comes from (the LIS) and how emergency calls are routed. */
 const emergencyPolicy = ajv.compile({
   type: "object",
   additionalProperties: false,
   properties: { location: CONFIG_BUNDLE_SCHEMA.properties.location, emergency: CONFIG_BUNDLE_SCHEMA.properties.emergency },
 });
+
+/** A policy's schema error in words; a value not in a list names the allowed ones and the one given. */
+function policyErrorWords(what: string, e: ErrorObject, value: unknown): string {
+  if (e.keyword !== "enum") return schemaErrorWords(what, e);
+  const { where, got, allowed } = schemaErrorSubject(e, value);
+  const words = allowed.map((v) => JSON.stringify(v));
+  const list = words.length > 1 ? `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}` : words.join("");
+  return `${what}: ${where}: must be ${list} (got ${JSON.stringify(got) ?? "nothing"})`;
+}
 
 export function isPolicyName(name: string): name is PolicyName {
   return (POLICY_NAMES as readonly string[]).includes(name);
@@ -305,7 +324,7 @@ export function setPolicy(ctx: AdminContext, name: string, json: string): unknow
   const check = name === "lock" ? lockPolicy : name === "logging" ? loggingPolicy : name === "location" ? locationPolicy : name === "emergency" ? emergencyPolicy : name === "delegation" ? delegationPolicy : null;
   if (check && !check(value)) {
     const e = check.errors?.[0];
-    refuse(e ? schemaErrorWords(`policy ${name}`, e) : `policy ${name}: invalid`);
+    refuse(e ? policyErrorWords(`policy ${name}`, e, value) : `policy ${name}: invalid`);
   }
   ctx.store.transaction(() => {
     ctx.store.setPolicy(name as PolicyName, value);

@@ -3,14 +3,24 @@
 // directory (every user by display name and extension; private lines are never listed), the logging policy, and the
 // emergency side: the location policy (Lync's fields) and the emergency policy (the LIS, emergency routes); the
 // user's private line (theirs alone: never in the directory), and, when IT's delegation policy enables it, the
-// user's ring mode, delegates and bosses. Checked with checkBundle before it leaves.
-import { checkBundle, MAX_BOSSES, MAX_DELEGATES, type BundleDelegation, type BundleServer, type ConfigBundle } from "../config-bundle.js";
+// user's ring mode, delegates and bosses (and who forks boss calls, when the policy says). Checked with checkBundle
+// before it leaves.
+import { checkBundle, DELEGATION_FORKING, MAX_BOSSES, MAX_DELEGATES, type BundleDelegation, type BundleServer, type ConfigBundle, type DelegationForking } from "../config-bundle.js";
 import type { ProvisioningStore } from "./store.js";
 
 /** Whether IT's delegation policy (`policy set delegation '{"enabled":true}'`) turns boss / delegate calling on. */
 export function delegationEnabled(store: ProvisioningStore): boolean {
   const p = store.getPolicy("delegation");
   return !!p && typeof p === "object" && (p as { enabled?: unknown }).enabled === true;
+}
+
+/**
+ * Who rings a boss's delegates, as IT's delegation policy says (`"forking": "server" | "phone"`); undefined when the
+ * policy does not say (the PBX forks: "server").
+ */
+export function delegationForking(store: ProvisioningStore): DelegationForking | undefined {
+  const f = (store.getPolicy("delegation") as { forking?: unknown } | undefined)?.forking;
+  return (DELEGATION_FORKING as readonly unknown[]).includes(f) ? (f as DelegationForking) : undefined;
 }
 
 /** `extension`'s delegation block (their ring mode, delegates and bosses), whatever the policy says. */
@@ -34,7 +44,7 @@ export function delegationOf(store: ProvisioningStore, extension: string): Bundl
 }
 
 export interface BundleSource {
-  sip: { domain: string; servers: BundleServer[] };
+  sip: { domain: string; servers: BundleServer[]; gruu?: boolean };
   dialPlan?: ConfigBundle["dialPlan"];
   /** PEM text. */
   trustedCAs?: string[];
@@ -53,7 +63,10 @@ export function buildUserBundle(store: ProvisioningStore, extension: string, src
   const logging = store.getPolicy("logging") as ConfigBundle["logging"] | undefined;
   const locationPolicy = store.getPolicy("location") as ConfigBundle["locationPolicy"] | undefined;
   const emergency = store.getPolicy("emergency") as Pick<ConfigBundle, "location" | "emergency"> | undefined;
-  const delegation = delegationEnabled(store) ? delegationOf(store, extension) : undefined;
+  const own = delegationEnabled(store) ? delegationOf(store, extension) : undefined;
+  // `forking` only when the policy sets it: a bundle without it means "server", as before the field existed
+  const forking = delegationForking(store);
+  const delegation = own && forking ? { ...own, forking } : own;
   const directory = store
     .listUsers()
     .map((u) => ({ name: u.displayName.slice(0, 64), number: u.extension }))
@@ -72,6 +85,7 @@ export function buildUserBundle(store: ProvisioningStore, extension: string, src
       },
     ],
     dialPlan: src.dialPlan ?? DEFAULT_DIAL_PLAN,
+    ...(src.sip.gruu ? { sip: { gruu: true } } : {}),
     ...(lock ? { lock } : {}),
     ...(logging ? { logging } : {}),
     ...(locationPolicy ? { locationPolicy } : {}),

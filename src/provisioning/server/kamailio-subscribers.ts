@@ -4,7 +4,7 @@
 // private lines and delegation (registrarRouting), read from the same store.
 import { writeFileAtomic } from "../../base/atomic-file.js";
 import { ProvisioningStore } from "./store.js";
-import { delegationEnabled } from "./bundle.js";
+import { delegationEnabled, delegationForking } from "./bundle.js";
 
 export const SUBSCRIBER_HEADER = "id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)";
 
@@ -23,16 +23,20 @@ export async function writeSubscriberFile(file: string, store: ProvisioningStore
 }
 
 /**
- * What the registrar needs besides the credentials (the options `aliases` and `delegations` of src/lab/registrar.ts's
- * startRegistrar): `aliases` maps each private line to its user's extension (calls to it reach the user, and never
- * their delegates); `delegations` maps each boss's extension to their delegates' extensions, only while IT's
- * delegation policy enables delegation (empty otherwise); `ringDelays` gives each boss in `delegations` the seconds
- * before the delegates ring (0: at once, ring mode "simultaneous").
+ * What the registrar needs besides the credentials (the options `aliases`, `delegations` and `assertedIdentity` of
+ * src/lab/registrar.ts's startRegistrar): `aliases` maps each private line to its user's extension (calls to it reach
+ * the user, and never their delegates); `delegations` maps each boss's extension to their delegates' extensions, only
+ * while IT's delegation policy enables delegation and leaves the forking to the PBX (empty otherwise: with
+ * `"forking": "phone"` the boss's phone calls the delegates, and a PBX forking too would ring them twice); `ringDelays`
+ * gives each boss in `delegations` the seconds before the delegates ring (0: at once, ring mode "simultaneous");
+ * `assertedIdentity` maps each delegate's extension to their bosses' extensions, the identities the delegate may call
+ * as (P-Preferred-Identity, RFC 3325), whenever the policy enables delegation, whoever forks.
  */
 export interface RegistrarRouting {
   aliases: Record<string, string>;
   delegations: Record<string, string[]>;
   ringDelays: Record<string, number>;
+  assertedIdentity: Record<string, string[]>;
 }
 
 /** The private lines and delegations in `store`, as the registrar takes them (keys and lists by extension). */
@@ -40,17 +44,22 @@ export function registrarRouting(store: ProvisioningStore): RegistrarRouting {
   const aliases: Record<string, string> = {};
   const delegations: Record<string, string[]> = {};
   const ringDelays: Record<string, number> = {};
+  const assertedIdentity: Record<string, string[]> = {};
   const users = store.listUsers();
   for (const u of users) if (u.privateLine) aliases[u.privateLine] = u.extension;
   if (delegationEnabled(store)) {
-    const byExt = new Map(users.map((u) => [u.extension, u]));
-    for (const d of store.delegations()) (delegations[d.boss] ??= []).push(d.delegate);
-    for (const boss of Object.keys(delegations)) {
-      const u = byExt.get(boss);
-      ringDelays[boss] = u?.ringMode === "delayed" ? u.ringDelaySeconds : 0;
+    const pairs = store.delegations();
+    for (const d of pairs) (assertedIdentity[d.delegate] ??= []).push(d.boss);
+    if (delegationForking(store) !== "phone") {
+      const byExt = new Map(users.map((u) => [u.extension, u]));
+      for (const d of pairs) (delegations[d.boss] ??= []).push(d.delegate);
+      for (const boss of Object.keys(delegations)) {
+        const u = byExt.get(boss);
+        ringDelays[boss] = u?.ringMode === "delayed" ? u.ringDelaySeconds : 0;
+      }
     }
   }
-  return { aliases, delegations, ringDelays };
+  return { aliases, delegations, ringDelays, assertedIdentity };
 }
 
 /** registrarRouting from the service's SQLite file (DATA_DIR/provisioning.db), opened and closed again. */

@@ -15,8 +15,11 @@ export interface ProvisioningServiceConfig {
   listen: string;
   /** The SQLite file, the CA and the TLS keys live here (created 0700). */
   dataDir: string;
-  /** What the phones are told: their SIP domain and servers, in failover order. */
-  sip: { domain: string; servers: BundleServer[] };
+  /**
+   * What the phones are told: their SIP domain and servers, in failover order; `gruu`: the PBX hands out and routes
+   * GRUUs (RFC 5627), so the phones register for one and use it as their Contact (bundle `sip.gruu`).
+   */
+  sip: { domain: string; servers: BundleServer[]; gruu?: boolean };
   /** DNS names and IP addresses on the service's TLS certificate (default localhost, 127.0.0.1). */
   tlsNames?: string[];
   /** Kamailio's db_text `subscriber` file, rewritten after every user or SIP password change. */
@@ -56,7 +59,7 @@ export const SERVICE_CONFIG_SCHEMA = {
       type: "object",
       additionalProperties: false,
       required: ["domain", "servers"],
-      properties: { domain: { type: "string", minLength: 1 }, servers: CONFIG_BUNDLE_SCHEMA.properties.accounts.items.properties.servers },
+      properties: { domain: { type: "string", minLength: 1 }, servers: CONFIG_BUNDLE_SCHEMA.properties.accounts.items.properties.servers, gruu: { type: "boolean" } },
     },
     tlsNames: { type: "array", minItems: 1, items: { type: "string", minLength: 1, pattern: "^[A-Za-z0-9.:*-]+$" } },
     kamailioSubscriberFile: { type: "string", minLength: 1 },

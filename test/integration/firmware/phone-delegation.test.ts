@@ -170,6 +170,28 @@ describe("boss, delegate and private line (two phones, Kamailio, baresip)", func
     await b.keys("END");
   });
 
+  it("safe transfer the boss does not answer: after 20 s the boss's phone stops ringing and the caller is back with the delegate", async function () {
+    this.timeout(120000);
+    const b = await boss();
+    const d = await delegate();
+    await caller.dial("sip:1001@127.0.0.1");
+    await d.until("ringing for the boss", (x) => x.calls[0]?.state === "incoming");
+    await d.keys("OK");
+    await d.until("answered", (x) => x.calls[0]?.state === "connected");
+    await b.until("the boss's phone stopped ringing", (x) => x.calls.length === 0);
+    await d.keys("TRANSFER");
+    await d.keys("SOFT2"); // Boss: a consult call to the boss
+    await b.until("the boss's phone rings with the consult call", (x) => x.calls[0]?.state === "incoming");
+    // nobody answers at the boss's desk
+    const back = sum(await d.until("back to the delegate", (x) => x.calls.length === 1 && x.calls[0].state === "connected" && sum(x).notice.includes("did not answer"), 40000));
+    assert.equal(back.calls[0].number, "1003", "the caller, resumed");
+    assert.match(back.notice, /Boss did not answer: back to you/);
+    await b.until("the boss's phone stopped ringing", (x) => x.calls.length === 0, 10000);
+    const heard = await d.cmd<{ dominant_hz: number; rms_dbfs: number | null }>("audio_capture", { path: "speaker", ms: 1000 });
+    assert.ok(heard.rms_dbfs !== null && heard.rms_dbfs > -40 && Math.abs(heard.dominant_hz - 500) < 30, `the delegate hears the caller again (${heard.rms_dbfs} dBFS, ${heard.dominant_hz} Hz)`);
+    await d.keys("END");
+  });
+
   it("delayed ring mode: the delegate's phone holds the call quietly, then rings after the boss's delay (3 s)", async () => {
     const b = await boss();
     const d = await delegate("delayed");

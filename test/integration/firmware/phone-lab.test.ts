@@ -1,16 +1,23 @@
 // `npm start`'s lab: the phone comes up unprovisioned, is signed in on its keypad with the lab's extension and PIN
 // (the lab's provisioning service made them with the admin CLI's commands), registers to the lab's Kamailio, and 1002
-// is a far-end phone that answers; 911 reaches the lab's PSAP with the lab LIS's address. A second start of the same
-// phone comes back signed in.
+// is a far-end phone that answers; 911 reaches the lab's PSAP with the lab LIS's address; 1001 is a boss with the far
+// end as its delegate and the private line 2001, which the lab's Kamailio routes to the phone (a caller from outside,
+// sipp, calls it). A second start of the same phone comes back signed in.
 import assert from "node:assert/strict";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../../src/lab/registrar.js";
+import { startSipp } from "../../../src/lab/sipp.js";
 import { PhoneProcess } from "../../support/phone-process.js";
+
+const sipScenarios = fileURLToPath(new URL("../sip/scenarios/", import.meta.url));
 
 describe("the lab behind npm start", function () {
   this.timeout(90000);
   let phone: PhoneProcess | undefined;
   afterEach(async () => phone?.stop());
 
-  it("signs in as 1001 with the lab's PIN, registers to the lab's Kamailio and calls 1002, whose tone is heard", async () => {
+  it("signs in as 1001 with the lab's PIN, registers to the lab's Kamailio and calls 1002, whose tone is heard; 2001 rings it as the private line", async () => {
     phone = await PhoneProcess.start(null, ["--lab"]);
     // the banner follows the control port's line (the phone prints it once everything listens)
     for (let i = 0; i < 100 && !/lab: Kamailio/.test(phone.out); i++) await new Promise((r) => setTimeout(r, 50));
@@ -41,6 +48,26 @@ describe("the lab behind npm start", function () {
     assert.ok(Math.abs(psapTone.dominant_hz - 660) < 20, `the lab PSAP's 660 Hz heard (${psapTone.dominant_hz} Hz)`);
     await phone.keys("END");
     await phone.until("idle", (x) => x.mode === "idle");
+    // delegation and the private line: 1001 is a boss (the far end its delegate, in Menu > Delegates) and the lab's
+    // Kamailio has 2001 as 1001's alias: a call to it from outside rings the phone under "Private line"
+    assert.match(phone.out, /1001's private line: 2001 .*1001's delegates: 1002 /);
+    const delegation = (await phone.state()) as unknown as { delegation?: { enabled: boolean; delegates: Array<{ number: string }> } };
+    assert.deepEqual(delegation.delegation?.enabled && delegation.delegation.delegates.map((d) => d.number), ["1002"]);
+    const udp = /udp (\d+)/.exec(phone.out)?.[1] ?? "";
+    const sipp = await startSipp({ scenario: path.join(sipScenarios, "uac-call-forked.xml"), remote: `127.0.0.1:${udp}`, port: await freePort(), keys: { target: "2001" }, timeoutS: 20 });
+    try {
+      const ringing = await phone.until("the private line ringing", (x) => x.calls[0]?.state === "incoming");
+      assert.equal((ringing.calls[0] as unknown as { line?: string }).line, "private");
+      assert.match(await phone.screen(), /Private line/);
+      await phone.keys("OK");
+      await phone.until("the private call connected", (x) => x.calls[0]?.state === "connected");
+      await phone.keys("END");
+      await phone.until("idle", (x) => x.mode === "idle");
+      const r = await sipp.done;
+      assert.equal(r.code, 0, r.errors);
+    } finally {
+      sipp.stop();
+    }
     // npm start again with the same data: a new lab (new ports), the phone signed in already, refreshed to the new lab
     const dir = await phone.stopKeepingData();
     phone = await PhoneProcess.start(null, ["--lab"], dir);

@@ -16,7 +16,8 @@ import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { ManualClock } from "../../../src/base/clock.js";
 import { createLogger } from "../../../src/base/log.js";
-import { HELD_NS, HELD_ID_NS, LLDP_NS, startLisServer, type LisServer, type LisServerOptions } from "../../../src/location/lis/lis-server.js";
+import { HELD_NS, HELD_ID_NS, startLisServer, type LisServer, type LisServerOptions } from "../../../src/location/lis/lis-server.js";
+import { LLDP_ID_NS } from "../../../src/location/held.js";
 import { schemaComplaint, type LocationSchema } from "../../support/xml-schema.js";
 
 const run = promisify(execFile);
@@ -54,7 +55,7 @@ function send(lis: LisServer, body: string | undefined, o: { method?: string; he
 
 const deviceXml = (d: { ip?: string; v?: string; mac?: string; chassis?: string; port?: string }): string =>
   `<device xmlns="${HELD_ID_NS}">${d.ip ? `<ip v="${d.v ?? "4"}">${d.ip}</ip>` : ""}${d.mac ? `<mac>${d.mac}</mac>` : ""}` +
-  `${d.chassis ? `<chassis xmlns="${LLDP_NS}">${d.chassis}</chassis>` : ""}${d.port ? `<port xmlns="${LLDP_NS}">${d.port}</port>` : ""}</device>`;
+  `${d.chassis ? `<chassis xmlns="${LLDP_ID_NS}">${d.chassis}</chassis>` : ""}${d.port ? `<port xmlns="${LLDP_ID_NS}">${d.port}</port>` : ""}</device>`;
 
 /** The phone's request (the shared standards' held-request-device-id.xml shape). */
 const request = (device = "", locationType = `<locationType exact="false">civic geodetic</locationType>`): string =>
@@ -169,7 +170,7 @@ describe("reference LIS (HELD over HTTPS, RFC 6155 device identity)", function (
       assert.match((await held(await post(request(deviceXml({ ...all, mac: "00-11-22-33-44-55" }))))).presence!, /Desk 17/);
       const byPort = await held(await post(request(deviceXml({ ...all, mac: "A0-12-34-56-78-90" }))));
       assert.match(byPort.presence!, /<ca:ROOM>3-214<\/ca:ROOM>/);
-      assert.equal(byPort.device, `<device xmlns="${HELD_ID_NS}" xmlns:lldp="${LLDP_NS}"><lldp:chassis>00:1f:9e:00:03:00</lldp:chassis><lldp:port>Gi1/0/7</lldp:port></device>`);
+      assert.equal(byPort.device, `<device xmlns="${HELD_ID_NS}" xmlns:lldp="${LLDP_ID_NS}"><lldp:chassis>00:1f:9e:00:03:00</lldp:chassis><lldp:port>Gi1/0/7</lldp:port></device>`);
       const byIp = await held(await post(request(deviceXml({ ip: "10.1.3.77", mac: "A0-12-34-56-78-90" }))));
       assert.match(byIp.presence!, /Voice VLAN/);
       assert.equal(byIp.device, `<device xmlns="${HELD_ID_NS}"><ip v="4">10.1.3.77</ip></device>`);

@@ -2,7 +2,8 @@
 // added with the admin CLI, phones signed in with the phone's own client (key, CSR, device certificate), then
 // PUT /v1/delegates with mutual TLS: refused while the delegation policy is off, the list replaced (audited with the
 // phone as actor, in the boss's and the delegates' next config, in the registrar routing), every refusal with a 400
-// naming the number, no certificate 401, a revoked device 403; and the client's putDelegates against the same service.
+// naming the number, no certificate 401, a revoked device 403; the client's putDelegates against the same service; and
+// the policy's forking "phone" (in the bundle, no delegations for the registrar).
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import * as https from "node:https";
@@ -112,7 +113,7 @@ describe("PUT /v1/delegates: the boss's phone writes back the delegates (real se
     const b = await bundleOf(alice);
     assert.equal(b.delegation, undefined);
     assert.deepEqual(b.privateLine, { number: "2001" }, "the private line comes whatever the delegation policy");
-    assert.deepEqual(svc.registrarRouting(), { aliases: { "2001": "1001" }, delegations: {}, ringDelays: {} });
+    assert.deepEqual(svc.registrarRouting(), { aliases: { "2001": "1001" }, delegations: {}, ringDelays: {}, assertedIdentity: {} });
   });
 
   it("replaces the list (200 with the delegates, added, removed), audited as the device, in both users' next config", async () => {
@@ -155,7 +156,7 @@ describe("PUT /v1/delegates: the boss's phone writes back the delegates (real se
     assert.deepEqual((await bundleOf(bob)).delegation?.bosses, [{ number: "1001", name: "Alice Smith", ringMode: "delayed", ringDelaySeconds: 15 }]);
     assert.match((await admin("delegate", "list")).out, /^BOSS +NAME +RING +DELEGATES\n1001 +Alice Smith +after 15 s +1002 \(Bob Jones\), 1004 \(User 4\)\n$/);
     // the lab's registrar hears of it
-    assert.deepEqual(routings.at(-1), { aliases: { "2001": "1001" }, delegations: { "1001": ["1002", "1004"] }, ringDelays: { "1001": 0 } });
+    assert.deepEqual(routings.at(-1), { aliases: { "2001": "1001" }, delegations: { "1001": ["1002", "1004"] }, ringDelays: { "1001": 0 }, assertedIdentity: { "1002": ["1001"], "1004": ["1001"] } });
     assert.deepEqual(svc.registrarRouting().ringDelays, { "1001": 15 });
     // the ring mode from the phone too; an empty list removes everyone
     const r = await put(alice, { delegates: [], ringMode: "simultaneous" });
@@ -231,6 +232,24 @@ describe("PUT /v1/delegates: the boss's phone writes back the delegates (real se
     assert.deepEqual(await putDelegates(target, bob.signed.certificatePem, bob.keyPem, ["1001"]), { kind: "revoked" });
     // nothing secret in the service's log
     assert.ok(!logText.includes("13579") && !logText.includes("PRIVATE KEY"));
+  });
+
+  it("with the policy's forking \"phone\": the bundle says so, and the registrar gets no delegations (the boss's phone rings them)", async () => {
+    assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":true,"forking":"pbx"}'), { code: 1, out: "", err: 'policy delegation: /forking: must be "server" or "phone" (got "pbx")\n' });
+    assert.equal((await bundleOf(alice)).delegation?.forking, undefined, "absent while the policy does not say: the PBX forks");
+    assert.equal((await admin("policy", "set", "delegation", '{"enabled":true,"forking":"phone"}')).code, 0);
+    const b = await bundleOf(alice);
+    assert.equal(b.delegation?.forking, "phone");
+    assert.ok(b.delegation?.delegates.length, "the boss's phone still gets its delegates, to call them");
+    // the delegates still call on their bosses' behalf (P-Preferred-Identity), whoever forks
+    const boss1005 = ["1011", "1012", "1013", "1014"];
+    assert.deepEqual(svc.registrarRouting(), { aliases: { "2001": "1001" }, delegations: {}, ringDelays: {}, assertedIdentity: { "1002": ["1001"], "1003": ["1001"], "1005": boss1005 } });
+    const r = await put(alice, { delegates: ["1002", "1004"] });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(routings.at(-1), { aliases: { "2001": "1001" }, delegations: {}, ringDelays: {}, assertedIdentity: { "1002": ["1001"], "1004": ["1001"], "1005": boss1005 } });
+    assert.equal((await admin("policy", "set", "delegation", '{"enabled":true}')).code, 0);
+    assert.equal((await bundleOf(alice)).delegation?.forking, undefined);
+    assert.deepEqual(svc.registrarRouting().delegations, { "1001": ["1002", "1004"], "1011": ["1005"], "1012": ["1005"], "1013": ["1005"], "1014": ["1005"] });
   });
 
   /** A fresh PIN for `ext` (reset-pin prints it once). */

@@ -145,9 +145,15 @@ describe("provisioning: CLI -> sign-in on the keypad -> registered -> a call", f
     await p.keys("OK");
     const locked = await p.until("locked", (x) => /PIN locked until \d\d:\d\d/.test((x as unknown as { signin: { message: string } }).signin.message));
     assert.ok(locked);
-    // on the screen too (22 characters: the row scrolls on a 20-column LCD)
-    assert.match(await p.screen(), /PIN locked|locked until|until \d\d:\d\d/);
+    // on the screen too (22 characters: the row scrolls on a 20-column LCD, so the words come round in turn: read
+    // until they do, a loaded machine may read the screen at any point of the scroll)
+    let screen = "";
+    for (let i = 0; i < 40 && !/PIN locked|locked until|until \d\d:\d\d/.test(screen); i++) {
+      if (i) await new Promise((r) => setTimeout(r, 250));
+      screen = await p.screen();
+    }
     const un = await admin("unlock", "1001");
+    assert.match(screen, /PIN locked|locked until|until \d\d:\d\d/);
     assert.equal(un.code, 0, un.out);
     await p.keys("24680");
     await p.keys("OK");

@@ -13,7 +13,7 @@ import { startSipp, type SippHandle, type SippRun } from "../../../src/lab/sipp.
 import { DELEGATION_CONTENT_TYPE, formatDelegationNotice, isDelegationContentType, parseDelegationNotice } from "../../../src/sip/delegation-notice.js";
 import { parseDialogInfo } from "../../../src/sip/dialog-info.js";
 import type { MediaPort, MediaSession } from "../../../src/sip/media-port.js";
-import { DEFAULT_SIP_TUNING, SipPhone, type LineState, type SipAccount, type SipEndReason, type SipPhoneEvents } from "../../../src/sip/sip-phone.js";
+import { DEFAULT_SIP_TUNING, SipPhone, type LineState, type SipAccount, type SipEndReason, type SipPhoneEvents, type SipTuning } from "../../../src/sip/sip-phone.js";
 import { bodyOf, header, received } from "../../support/sip-messages.js";
 
 const scenarios = fileURLToPath(new URL("./scenarios/", import.meta.url));
@@ -48,6 +48,8 @@ interface Incoming {
   number: string;
   to: string;
   name?: string;
+  actualCaller?: { uri: string; number: string; name?: string };
+  rungByBoss?: boolean;
 }
 
 interface Phone {
@@ -57,6 +59,8 @@ interface Phone {
   ended: Array<{ id: number; reason: SipEndReason; code?: number }>;
   progress: Array<{ id: number; state: string }>;
   messages: Array<{ from: { uri: string; user: string; name?: string }; contentType: string; body: string }>;
+  /** Delegates this phone rang that answered (ringDelegates): call id and delegate. */
+  taken: Array<{ id: number; delegate: string; caller: string }>;
   lines: Array<{ number: string; state: LineState }>;
   /** Every SIP message the phone sent ("out") or received ("in"). */
   wire: Array<{ dir: "in" | "out"; text: string }>;
@@ -95,11 +99,12 @@ describe("delegation and the private line on Kamailio (forking, RFC 3325 identit
     await Promise.all(gone.map((p) => p.phone.stop()));
   });
 
-  async function phone(user: string): Promise<Phone> {
+  async function phone(user: string, tuning: Partial<SipTuning> = {}): Promise<Phone> {
     const incoming: Phone["incoming"] = [];
     const ended: Phone["ended"] = [];
     const progress: Phone["progress"] = [];
     const messages: Phone["messages"] = [];
+    const taken: Phone["taken"] = [];
     const lines: Phone["lines"] = [];
     const wire: Phone["wire"] = [];
     let reg = "";
@@ -107,7 +112,8 @@ describe("delegation and the private line on Kamailio (forking, RFC 3325 identit
     const events: SipPhoneEvents = {
       registration: (r) => (reg = r.state),
       nextCallId: () => nextId++,
-      incoming: (id, info) => incoming.push({ id, at: Date.now(), number: info.number, to: info.to, ...(info.remote.name ? { name: info.remote.name } : {}) }),
+      incoming: (id, info) => incoming.push({ id, at: Date.now(), number: info.number, to: info.to, ...(info.remote.name ? { name: info.remote.name } : {}), ...(info.actualCaller ? { actualCaller: info.actualCaller } : {}), ...(info.rungByBoss ? { rungByBoss: true } : {}) }),
+      delegateAnswered: (id, delegate, c) => taken.push({ id, delegate, caller: c.number }),
       progress: (id, state) => progress.push({ id, state }),
       held: () => undefined,
       remoteHold: () => undefined,
@@ -118,7 +124,7 @@ describe("delegation and the private line on Kamailio (forking, RFC 3325 identit
       dialogState: (number, state) => lines.push({ number, state }),
     };
     const account: SipAccount = { user, password: `pw-${user}`, displayName: NAMES[user] ?? user, domain: "127.0.0.1", servers: [{ host: "127.0.0.1", port: k.tcpPort, transport: "tcp" }] };
-    const sip = new SipPhone(account, fakeMedia(), events, createSystemClock(), createLogger({ level: "info", destination: sink }), { ...DEFAULT_SIP_TUNING, backoffMs: { first: 300, max: 2000 }, pingMs: 0, keepAliveMs: 0 }, undefined, {
+    const sip = new SipPhone(account, fakeMedia(), events, createSystemClock(), createLogger({ level: "info", destination: sink }), { ...DEFAULT_SIP_TUNING, backoffMs: { first: 300, max: 2000 }, pingMs: 0, keepAliveMs: 0, ...tuning }, undefined, {
       tap: (dir, text) => wire.push({ dir, text }),
     });
     const p: Phone = {
@@ -128,6 +134,7 @@ describe("delegation and the private line on Kamailio (forking, RFC 3325 identit
       ended,
       progress,
       messages,
+      taken,
       lines,
       wire,
       registered: () => reg === "registered",
@@ -285,7 +292,6 @@ describe("delegation and the private line on Kamailio (forking, RFC 3325 identit
     await until("idle again after reconnecting", () => delegate.line("1001") === "idle", 20000);
 
     await boss.phone.stop();
-    console.log(boss.wire.map((w) => `${w.dir}: ${w.text.split("\r\n")[0]}`).join("\n"));
     phones.splice(phones.indexOf(boss), 1);
     await until("unknown while the boss's phone is off", () => delegate.line("1001") === "unknown");
     await sleep(1500); // a few refused attempts (404: not registered), with backoff
@@ -388,12 +394,16 @@ describe("delegation and the private line on Kamailio (forking, RFC 3325 identit
     assert.equal(await boss.phone.sendMessage("1099", "anyone?"), 404);
   });
 
-  it("an outside watcher (sipp) on the wire: 200 with Expires, NOTIFY with Event: dialog, active;expires, full dialog-info version 0; Expires: 0 ends it with a terminated NOTIFY, version 1", async () => {
+  it("an outside watcher (sipp) on the wire: 200 with Expires, NOTIFY with Event: dialog, active;expires, full dialog-info version 0; a refresh gets a NOTIFY; Expires: 0 ends it with a terminated NOTIFY", async () => {
     await phone("1001");
     const r = await passed(await caller("uac-subscribe-dialog.xml", { target: "1001" }), "the watcher");
+    const [ok] = r.messages
+      .split(/^-{10,}.*$/m)
+      .filter((b) => /message received/.test(b) && /SIP\/2\.0 200 OK/.test(b) && /CSeq: 1 SUBSCRIBE/.test(b));
+    assert.match(ok ?? "", /^Expires: 120\s*$/m, "the 200 grants the time asked for");
     const notifies = received(r, "NOTIFY");
-    assert.equal(notifies.length, 2);
-    const [first, last] = notifies;
+    assert.equal(notifies.length, 3);
+    const [first, refreshed, last] = notifies;
     assert.equal(header(first, "Event"), "dialog");
     assert.match(header(first, "Subscription-State") ?? "", /^active;expires=(1[01]\d|120)$/);
     assert.match(header(first, "Content-Type") ?? "", /^application\/dialog-info\+xml/);
@@ -401,11 +411,128 @@ describe("delegation and the private line on Kamailio (forking, RFC 3325 identit
     const a = parseDialogInfo(bodyOf(first));
     assert.ok(a.ok, a.ok ? "" : a.error);
     assert.deepEqual({ ...a.info }, { entity: "sip:1001@127.0.0.1", version: 0, state: "full", dialogs: [] });
-    assert.match(header(last, "Subscription-State") ?? "", /^terminated;reason=timeout$/);
-    const b = parseDialogInfo(bodyOf(last));
+    assert.match(header(refreshed, "Subscription-State") ?? "", /^active;expires=(5\d|60)$/, "the refresh's new lifetime");
+    const b = parseDialogInfo(bodyOf(refreshed));
     assert.ok(b.ok && b.info.version === 1);
+    assert.match(header(last, "Subscription-State") ?? "", /^terminated;reason=timeout$/);
+    const c = parseDialogInfo(bodyOf(last));
+    assert.ok(c.ok && c.info.version === 2);
     const cseq = (m: string): number => Number(/^(\d+)/.exec(header(m, "CSeq") ?? "")?.[1]);
-    assert.ok(cseq(last) > cseq(first), "CSeq increases");
-    assert.equal(header(first, "Call-ID"), header(last, "Call-ID"));
+    assert.ok(cseq(first) < cseq(refreshed) && cseq(refreshed) < cseq(last), "CSeq increases");
+    assert.equal(new Set(notifies.map((n) => header(n, "Call-ID"))).size, 1);
+  });
+
+  it("watchers are limited: one more than allowed is refused (503 with Retry-After, which the proxy may turn into 500)", async () => {
+    const boss = await phone("1001", { dialogWatchersMax: 1 });
+    const delegate = await phone("1002");
+    const other = await phone("1004");
+    delegate.phone.watchDialogs(["1001"]);
+    await until("the first watcher sees idle", () => delegate.line("1001") === "idle");
+    other.phone.watchDialogs(["1001"]);
+    await until("the second watcher refused", () => boss.wire.some((w) => w.dir === "out" && w.text.startsWith("SIP/2.0 503") && /SUBSCRIBE/.test(header(w.text, "CSeq") ?? "")));
+    const refusal = boss.wire.find((w) => w.dir === "out" && w.text.startsWith("SIP/2.0 503"));
+    assert.equal(header(refusal?.text ?? "", "Retry-After"), "300");
+    await until("the refusal reached the watcher", () => other.wire.some((w) => w.dir === "in" && /^SIP\/2\.0 50[03]/.test(w.text) && /SUBSCRIBE/.test(header(w.text, "CSeq") ?? "")));
+    assert.equal(other.line("1001"), "unknown");
+    delegate.phone.watchDialogs([]);
+    await until("the place is free: the second watcher gets in (its retry)", () => other.line("1001") === "idle", 10000);
+  });
+
+  it("a phone called on behalf of the boss shows the boss, and the delegate as the actual caller", async () => {
+    const delegate = await phone("1002");
+    const callee = await phone("1004");
+    delegate.phone.place(5, "1004", { emergency: false, onBehalfOf: "1001" });
+    await until("1004 rings", () => callee.incoming.length === 1);
+    const i = callee.incoming[0];
+    assert.equal(i.number, "1001");
+    assert.deepEqual(i.actualCaller, { uri: "sip:1002@127.0.0.1", number: "1002", name: "Bob Delegate" });
+    assert.equal(i.to, "1004");
+    callee.phone.reject(i.id, 486);
+    await until("busy", () => delegate.ended.some((e) => e.id === 5));
+  });
+
+  it("no user may put another in From (403): the phones trust their own domain's From (a boss's leg, a notice)", async () => {
+    const port = await freePort();
+    const spoof = await startSipp({ scenario: path.join(scenarios, "uac-spoofed-from.xml"), remote: `127.0.0.1:${k.udpPort}`, port, keys: { from: "1001", target: "1002" }, args: ["-au", "1004", "-ap", "pw-1004"], timeoutS: 10 });
+    sipps.push(spoof);
+    await passed(spoof, "the spoofed MESSAGE");
+  });
+
+  describe("a PBX that does not fork: the boss's phone rings the delegates itself (ringDelegates)", () => {
+    let forking: Registrar;
+    before(async () => {
+      // Kamailio with no delegations at all: only the boss's phone knows them
+      forking = k;
+      k = await startRegistrar({ users: USERS, lifetimeS: 900 });
+    });
+    after(async () => {
+      await k?.stop();
+      k = forking;
+    });
+
+    it("the leg to the delegate names the boss (From, To) and the real caller; the delegate answers; the caller is REFERred to it with Replaces; the boss's call ends answered-elsewhere", async () => {
+      const boss = await phone("1001");
+      const delegate = await phone("1002");
+      const call = await caller("uac-call-referred.xml", { target: "1001", allow: "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY" });
+      await until("the boss rings", () => boss.incoming.length === 1);
+      assert.equal(delegate.incoming.length, 0, "the PBX rang no delegate");
+      const b = boss.incoming[0];
+      boss.phone.ringDelegates(b.id, ["1002"]);
+      await until("the delegate rings", () => delegate.incoming.length === 1);
+      const d = delegate.incoming[0];
+      assert.equal(d.to, "1001", "a call for the boss, as when the PBX forks");
+      assert.equal(d.number, "1003", "the real caller is shown");
+      assert.equal(d.name, "Carol Caller");
+      assert.equal(d.rungByBoss, true);
+      const leg = delegate.wire.find((w) => w.dir === "in" && w.text.startsWith("INVITE "));
+      assert.ok(leg);
+      assert.match(header(leg.text, "From") ?? "", /^"Alice Boss" <sip:1001@127\.0\.0\.1>;tag=/);
+      assert.match(header(leg.text, "To") ?? "", /<sip:1001@127\.0\.0\.1>/);
+      assert.equal(header(leg.text, "Deskphone-Caller"), '"Carol Caller" <sip:1003@example.net>');
+
+      delegate.phone.answer(d.id);
+      await until("the boss's call ended", () => boss.ended.some((e) => e.id === b.id));
+      assert.equal(boss.ended.find((e) => e.id === b.id)?.reason, "answered-elsewhere");
+      assert.deepEqual(boss.taken, [{ id: b.id, delegate: "1002", caller: "1003" }]);
+      assert.ok(!boss.progress.some((p) => p.id === b.id && p.state === "connected"), "the boss's phone never shows the call as its own");
+      // the caller's side: answered, then a REFER to the delegate's leg, with Replaces naming that dialog
+      const r = await passed(call, "the caller's call");
+      const refer = received(r, "REFER")[0];
+      assert.ok(refer, "the caller got a REFER");
+      const referTo = decodeURIComponent(header(refer, "Refer-To") ?? "");
+      const legCallId = header(leg.text, "Call-ID") ?? "";
+      assert.match(referTo, /^<sip:1002@127\.0\.0\.1\?Replaces=/, `to the delegate's address of record, routed by the PBX: ${referTo}`);
+      assert.ok(referTo.includes(`Replaces=${legCallId}`), `Replaces names the delegate's leg (${legCallId}): ${referTo}`);
+      assert.match(referTo, /to-tag=[^;>]+/);
+      assert.match(referTo, /from-tag=[^;>]+/);
+      // the caller never came (sipp does not act on the REFER): the boss's phone ends the leg after its grace period
+      await until("the delegate's leg ended", () => delegate.ended.some((e) => e.id === d.id), 10000);
+    });
+
+    it("a caller that declines the REFER: both ends are hung up at once (not after the hand-over's time limit)", async () => {
+      const boss = await phone("1001");
+      const delegate = await phone("1002");
+      const call = await caller("uac-call-refer-refused.xml", { target: "1001", allow: "INVITE, ACK, CANCEL, BYE, REFER" });
+      await until("the boss rings", () => boss.incoming.length === 1);
+      boss.phone.ringDelegates(boss.incoming[0].id, ["1002"]);
+      await until("the delegate rings", () => delegate.incoming.length === 1);
+      delegate.phone.answer(delegate.incoming[0].id);
+      await passed(call, "the caller's call (REFER declined, then BYE)");
+      await until("the delegate's leg ended too", () => delegate.ended.length === 1, 3000);
+    });
+
+    it("the boss answers while the delegate's phone rings: the leg is cancelled", async () => {
+      const boss = await phone("1001");
+      const delegate = await phone("1002");
+      const call = await caller("uac-call-forked.xml", { target: "1001" });
+      await until("the boss rings", () => boss.incoming.length === 1);
+      boss.phone.ringDelegates(boss.incoming[0].id, ["1002"]);
+      await until("the delegate rings", () => delegate.incoming.length === 1);
+      boss.phone.answer(boss.incoming[0].id);
+      await until("the delegate's leg ended", () => delegate.ended.length === 1);
+      assert.equal(delegate.ended[0].reason, "cancelled");
+      boss.phone.hangup(boss.incoming[0].id);
+      await passed(call, "the caller's call");
+    });
   });
 });

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { ManualClock, type Timer } from "../../../src/base/clock.js";
 import { createLogger, silentLogger } from "../../../src/base/log.js";
 import { HeldClient } from "../../../src/location/held-client.js";
+import { startLisServer, type LisServer } from "../../../src/location/lis/lis-server.js";
 import type { LisTarget } from "../../../src/location/location-types.js";
 import { schemaComplaint } from "../../support/xml-schema.js";
 
@@ -59,6 +60,8 @@ type Reply = { status?: number; headers?: Record<string, string>; body?: string 
 /** A fake LIS: answers the n-th request with replies[n] (the last one repeats) and records the requests. */
 class FakeLis {
   readonly seen: Seen[] = [];
+  /** TCP connections accepted. */
+  connections = 0;
   private server!: http.Server;
   private port = 0;
   constructor(
@@ -80,6 +83,7 @@ class FakeLis {
       });
     };
     this.server = this.kind === "plain" ? http.createServer(handler) : https.createServer(certs[this.kind], handler);
+    this.server.on("connection", () => this.connections++);
     await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
     this.port = (this.server.address() as AddressInfo).port;
     return this;
@@ -395,5 +399,213 @@ describe("HELD client (RFC 5985 §8, standards §7 items 7-9)", function () {
     await settle();
     abort.abort();
     assert.deepEqual(await pending, { ok: false, code: "network", message: "The location request was cancelled" });
+  });
+  it("sends the LLDP switch port in the extension; a LIS refusing it (badIdentifier) is asked again without it", async () => {
+    const PORT_IDS = { ...IDS, lldp: { chassis: "00:1f:9e:00:03:00", port: "Gi1/0/7" } };
+    const l = await lis([held("badIdentifier", '<message xml:lang="en">unknown identifier</message>'), ok()]);
+    const c = new HeldClient({ clock: new ManualClock(), log: silentLogger() });
+    const out = await c.locate(l.target(), PORT_IDS, { emergency: true });
+    assert.ok(out.ok, JSON.stringify(out));
+    assert.equal(l.seen.length, 2);
+    assert.match(l.seen[0].body, /<lldp:chassis>00:1f:9e:00:03:00<\/lldp:chassis>\s*<lldp:port>Gi1\/0\/7<\/lldp:port>/);
+    assert.match(l.seen[0].body, /xmlns:lldp="urn:x-deskphone:held:lldp"/);
+    assert.equal(await invalidRequest(l.seen[0].body), null);
+    assert.doesNotMatch(l.seen[1].body, /lldp/);
+    assert.match(l.seen[1].body, /<mac>A0-12-34-56-78-90<\/mac>/);
+    assert.ok((await c.locate(l.target(), PORT_IDS, { emergency: false })).ok);
+    assert.doesNotMatch(l.seen[2].body, /lldp/, "that LIS is not sent the extension again");
+    c.linkChanged();
+    assert.ok((await c.locate(l.target(), PORT_IDS, { emergency: false })).ok);
+    assert.match(l.seen[3].body, /<lldp:port>/, "until the link changes");
+    // a refusal naming an identifier the phone lacks is about that identifier: the extension stays, one retry as before
+    const needsMore = await lis([held("badIdentifier", '<requiredIdentifiers xmlns="urn:ietf:params:xml:ns:geopriv:held:id">mac ip</requiredIdentifiers>')]);
+    const again = await c.locate(needsMore.target(), { ip: IDS.ip, lldp: PORT_IDS.lldp }, { emergency: false });
+    assert.ok(!again.ok && again.code === "badIdentifier" && /has no mac to send/.test(again.message), JSON.stringify(again));
+    assert.equal(needsMore.seen.length, 2);
+    assert.ok(needsMore.seen.every((r) => r.body.includes("<lldp:port>Gi1/0/7</lldp:port>")));
+    c.close();
+  });
+
+  describe("kept-alive connections", () => {
+    const WIREMAP = { entries: [], default: { civic: { country: "US", A1: "TX", A3: "Austin", RD: "Lamar", STS: "BLVD", HNO: "1100", FLR: "3" } } };
+    let ref: LisServer;
+    const target = (): LisTarget => ({ url: `${ref.url}/held`, caPem: certs.trusted.cert, timeoutMs: 3000 });
+    beforeEach(async () => {
+      const file = path.join(dir, "wiremap.json");
+      await fs.writeFile(file, JSON.stringify(WIREMAP));
+      ref = await startLisServer({ wiremapFile: file, port: 0, host: "127.0.0.1", tls: { certPem: certs.trusted.cert, keyPem: certs.trusted.key } });
+    });
+    afterEach(() => ref.stop());
+
+    it("the reference LIS over HTTPS sees one TLS connection for several requests, routine and emergency", async () => {
+      const c = new HeldClient({ clock: new ManualClock(), log: silentLogger() });
+      for (let i = 0; i < 5; i++) {
+        const out = await c.locate(target(), IDS, { emergency: i % 2 === 1 });
+        assert.ok(out.ok, JSON.stringify(out));
+      }
+      assert.equal(ref.requests.length, 5);
+      assert.deepEqual(ref.connections(), { tcp: 1, tls: 1 });
+      assert.equal(c.connectionsOpened(), 1);
+      c.close();
+    });
+
+    it("keepAlive: false keeps the old way: one connection per request", async () => {
+      const c = new HeldClient({ clock: new ManualClock(), log: silentLogger(), keepAlive: false });
+      for (let i = 0; i < 3; i++) assert.ok((await c.locate(target(), IDS, { emergency: false })).ok);
+      assert.deepEqual(ref.connections(), { tcp: 3, tls: 3 });
+    });
+
+    it("a LIS that closes idle connections is still answered, on a new connection each time", async () => {
+      const c = new HeldClient({ clock: new ManualClock(), log: silentLogger() });
+      for (let i = 0; i < 3; i++) {
+        const out = await c.locate(target(), IDS, { emergency: true });
+        assert.ok(out.ok, JSON.stringify(out));
+        ref.closeIdleConnections();
+        await settle();
+      }
+      assert.deepEqual(ref.connections(), { tcp: 3, tls: 3 });
+      c.close();
+    });
+
+    it("close() ends the kept connection; linkChanged() drops it; the client then opens a new one", async () => {
+      const c = new HeldClient({ clock: new ManualClock(), log: silentLogger() });
+      assert.ok((await c.locate(target(), IDS, { emergency: false })).ok);
+      c.close();
+      assert.ok((await c.locate(target(), IDS, { emergency: false })).ok);
+      assert.deepEqual(ref.connections(), { tcp: 2, tls: 2 });
+      c.linkChanged();
+      assert.ok((await c.locate(target(), IDS, { emergency: false })).ok);
+      assert.ok((await c.locate(target(), IDS, { emergency: false })).ok);
+      assert.deepEqual(ref.connections(), { tcp: 3, tls: 3 });
+      c.close();
+    });
+
+    /** An HTTPS LIS that answers or drops each request by its connection's number and its number on that connection. */
+    async function dropper(policy: (conn: number, nth: number) => "answer" | "drop"): Promise<{ target: LisTarget; conns: () => number; answered: () => number; close(): void }> {
+      let conns = 0;
+      let answered = 0;
+      const perSocket = new WeakMap<net.Socket, { conn: number; n: number }>();
+      const server = https.createServer(certs.trusted, (req, res) => {
+        const st = perSocket.get(req.socket)!;
+        st.n++;
+        if (policy(st.conn, st.n) === "drop") return void req.socket.destroy(); // as if it closed the idle connection just then
+        req.resume();
+        req.on("end", () => {
+          answered++;
+          res.writeHead(200, { "Content-Type": HELD_TYPE });
+          res.end(locationResponse);
+        });
+      });
+      server.on("secureConnection", (s: tls.TLSSocket) => perSocket.set(s, { conn: ++conns, n: 0 }));
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      return {
+        target: { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/held`, caPem: certs.trusted.cert, timeoutMs: 3000 },
+        conns: () => conns,
+        answered: () => answered,
+        close: () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      };
+    }
+
+    it("a kept connection found dead when reused (reset on the request) is retried once on a fresh connection", async () => {
+      // every connection serves its first request and is dropped on the second, like a LIS timing it out at that moment
+      const d = await dropper((_conn, nth) => (nth === 1 ? "answer" : "drop"));
+      try {
+        const c = new HeldClient({ clock: new ManualClock(), log: silentLogger() });
+        for (let i = 0; i < 3; i++) {
+          const out = await c.locate(d.target, IDS, { emergency: i === 2 });
+          assert.ok(out.ok, JSON.stringify(out));
+        }
+        assert.equal(d.answered(), 3);
+        assert.equal(d.conns(), 3, "the 2nd and 3rd requests found the kept connection dead and went on a new one");
+        c.close();
+      } finally {
+        d.close();
+      }
+    });
+
+    it("only once, and only for a reused connection: a fresh connection reset is a failure at once", async () => {
+      const first = await dropper((conn, nth) => (conn === 1 && nth === 1 ? "answer" : "drop"));
+      try {
+        const c = new HeldClient({ clock: new ManualClock(), log: silentLogger() });
+        assert.ok((await c.locate(first.target, IDS, { emergency: false })).ok);
+        const out = await c.locate(first.target, IDS, { emergency: true });
+        assert.ok(!out.ok && out.code === "network" && /^Could not reach the LIS: /.test(out.message), JSON.stringify(out));
+        assert.equal(first.conns(), 2, "the kept one, then one fresh one; no third");
+        const again = await c.locate(first.target, IDS, { emergency: false });
+        assert.ok(!again.ok && again.code === "network");
+        assert.equal(first.conns(), 3, "a fresh connection reset is not retried");
+        c.close();
+      } finally {
+        first.close();
+      }
+    });
+
+    it("a connection opened without certificate checks (emergency) is never reused by a checked request", async () => {
+      const l = await lis([ok()], "untrusted");
+      const c = new HeldClient({ clock: new ManualClock(), log: silentLogger() });
+      const urgent = await c.locate(l.target(), IDS, { emergency: true });
+      assert.ok(urgent.ok, JSON.stringify(urgent));
+      const routine = await c.locate(l.target(), IDS, { emergency: false });
+      assert.ok(!routine.ok && routine.code === "tls", JSON.stringify(routine));
+      assert.equal(l.seen.length, 1);
+      const urgent2 = await c.locate(l.target(), IDS, { emergency: true });
+      assert.ok(urgent2.ok, JSON.stringify(urgent2));
+      assert.equal(l.seen.length, 2);
+      c.close();
+    });
+
+    it("the plain-http emergency fallback keeps its connection too", async () => {
+      const l = await lis([ok()], "plain");
+      const c = new HeldClient({ clock: new ManualClock(), log: silentLogger() });
+      for (let i = 0; i < 3; i++) assert.ok((await c.locate(l.target(), IDS, { emergency: true })).ok);
+      assert.equal(l.seen.length, 3);
+      assert.ok(l.seen.every((r) => !r.secure));
+      // each request tries TLS with and without checks first (two connections that fail), then reuses the plain one
+      assert.equal(l.connections, 3 * 2 + 1);
+      c.close();
+    });
+
+    it("never queues behind hung requests: with every kept connection busy, a request gets its own", async () => {
+      const l = await lis(["hang", "hang", ok()]);
+      const clock = new ManualClock();
+      const c = new HeldClient({ clock, log: silentLogger(), keepAlive: { maxSockets: 2 } });
+      const hung = [c.locate(l.target(), IDS, { emergency: false }), c.locate(l.target(), IDS, { emergency: false })];
+      await until(() => l.seen.length === 2, "two hung requests");
+      const out = await c.locate(l.target(), IDS, { emergency: true });
+      assert.ok(out.ok, JSON.stringify(out));
+      assert.equal(l.connections, 3);
+      clock.advance(3000);
+      assert.deepEqual((await Promise.all(hung)).map((o) => (o.ok ? "ok" : o.code)), ["timeout", "timeout"]);
+      c.close();
+    });
+
+    it("never queues behind idle connections to other LISes: idle ones of other names do not count against the cap", async () => {
+      // Node's agent counts idle sockets of every name toward maxTotalSockets and queues beyond it; the pool must not
+      const other = await lis([ok()]); // another LIS host (e.g. before a redirect, or a discovery candidate)
+      const rogue = await lis([ok()], "untrusted"); // the no-certificate-check variant: a name of its own
+      const l = await lis(["hang", ok()]);
+      const clock = new ManualClock();
+      const c = new HeldClient({ clock, log: silentLogger(), keepAlive: { maxSockets: 2 } });
+      assert.ok((await c.locate(other.target(), IDS, { emergency: false })).ok);
+      assert.ok((await c.locate(rogue.target(), IDS, { emergency: true })).ok);
+      await settle(); // both connections are back in the agent's idle lists
+      const hung = c.locate(l.target(), IDS, { emergency: false });
+      await until(() => l.seen.length === 1, "the hung request");
+      // two idle connections (other names) + one in flight: the next request is within the in-flight cap (2)
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"queued">((r) => (timer = setTimeout(() => r("queued"), 2000)));
+      const out = await Promise.race([c.locate(l.target(), IDS, { emergency: true }), late]);
+      clearTimeout(timer);
+      assert.ok(out !== "queued", "the request waited in the agent's queue instead of getting a connection");
+      assert.ok(out.ok, JSON.stringify(out));
+      assert.equal(l.connections, 2, "a connection of its own beside the hung one");
+      clock.advance(3000);
+      const h = await hung;
+      assert.ok(!h.ok && h.code === "timeout", JSON.stringify(h));
+      c.close();
+    });
   });
 });

@@ -6,7 +6,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DOMParser, type Element } from "@xmldom/xmldom";
-import { buildLocationRequest, normaliseMac, parseHeldResponse } from "../../../src/location/held.js";
+import { buildLocationRequest, LLDP_ID_NS, normaliseMac, parseHeldResponse } from "../../../src/location/held.js";
 import { schemaComplaint, type LocationSchema } from "../../support/xml-schema.js";
 
 const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
@@ -70,6 +70,25 @@ describe("HELD locationRequest (RFC 5985 §6, RFC 6155)", () => {
     const bare = buildLocationRequest({ responseTime: "emergencyDispatch" });
     assert.doesNotMatch(bare, /device/);
     assert.equal(await invalid(bare), null);
+  });
+
+  it("carries the LLDP switch port in its extension namespace inside <device>, valid against held-validate.xsd", async () => {
+    const xml = buildLocationRequest({ responseTime: "emergencyRouting", device: { ip: "192.0.2.5", mac: "a0:12:34:56:78:90", lldp: { chassis: "00:1f:9e:00:03:00", port: " Gi1/0/7 & <x>" } } });
+    assert.equal(await invalid(xml), null, xml);
+    const device = tree(xml).kids.find((k) => k.name.endsWith("}device"))!;
+    assert.deepEqual(
+      device.kids.map((k) => [k.name, k.text]),
+      [
+        ["{urn:ietf:params:xml:ns:geopriv:held:id}ip", "192.0.2.5"],
+        ["{urn:ietf:params:xml:ns:geopriv:held:id}mac", "A0-12-34-56-78-90"],
+        [`{${LLDP_ID_NS}}chassis`, "00:1f:9e:00:03:00"],
+        [`{${LLDP_ID_NS}}port`, "Gi1/0/7 & <x>"],
+      ],
+    );
+    assert.equal(LLDP_ID_NS, "urn:x-deskphone:held:lldp");
+    assert.doesNotMatch(buildLocationRequest({ responseTime: 0, device: { ip: "192.0.2.5" } }), /lldp/, "no extension namespace without a port");
+    assert.throws(() => buildLocationRequest({ responseTime: 0, device: { lldp: { chassis: "", port: "1" } } }), /not an LLDP chassis id that can be sent/);
+    assert.throws(() => buildLocationRequest({ responseTime: 0, device: { lldp: { chassis: "sw1", port: "a\u0001b" } } }), /not an LLDP port id/);
   });
 
   it("refuses what it cannot write validly, with the reason", () => {

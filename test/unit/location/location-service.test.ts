@@ -258,6 +258,49 @@ describe("location service", () => {
     assert.equal(svc.current()?.source, "lis");
   });
 
+  it("sends the LIS the switch port LLDP gave; asks again when it changes, not on every LLDPDU; forgets it at link-down", async () => {
+    locator.answer = () => Promise.resolve(lisAnswer(clock, "3-214"));
+    const port = (chassis: string, p: string): Partial<LldpUpdate> => ({ chassisId: { subtype: 4, raw: Buffer.alloc(7), text: chassis }, portId: { subtype: 5, raw: Buffer.from(`\x05${p}`), text: p }, civic: undefined });
+    lldp.last = lldpUpdate(clock, port("00:1f:9e:00:03:00", "Gi1/0/7")); // already heard before the service starts
+    const { svc } = service();
+    await svc.start();
+    await tick();
+    assert.equal(locator.calls.length, 1, "one request at start, not one more for the port already known");
+    assert.deepEqual(locator.calls[0].ids, { ip: "192.0.2.10", mac: "00:04:f2:00:00:01", lldp: { chassis: "00:1f:9e:00:03:00", port: "Gi1/0/7" } });
+    lldp.emit(lldpUpdate(clock, port("00:1f:9e:00:03:00", "Gi1/0/7"))); // the next LLDPDU, 30 s later
+    await tick();
+    assert.equal(locator.calls.length, 1);
+    network.set({ linkUp: false }, ["link"]);
+    network.set({ linkUp: true }, ["link"]); // re-plugged: the switch has not spoken yet
+    await tick();
+    assert.equal(locator.calls.length, 2);
+    assert.equal(locator.calls[1].ids.lldp, undefined, "the old port is not sent after a link-down");
+    lldp.emit(lldpUpdate(clock, port("00:1f:9e:00:03:00", "Gi1/0/9")));
+    await tick();
+    assert.equal(locator.calls.length, 3, "the switch spoke: ask again with its port");
+    assert.deepEqual(locator.calls[2].ids.lldp, { chassis: "00:1f:9e:00:03:00", port: "Gi1/0/9" });
+    await svc.forEmergency();
+    assert.deepEqual(locator.calls[3].ids.lldp, { chassis: "00:1f:9e:00:03:00", port: "Gi1/0/9" }, "and at emergency time");
+    lldp.emit(null); // TTL ran out
+    await svc.refresh();
+    assert.equal(locator.calls[4].ids.lldp, undefined);
+    const { svc: noLis } = service({ lisTarget: null, storePath: path.join(dir, "nolis.json") });
+    await noLis.start();
+    lldp.emit(lldpUpdate(clock, port("00:1f:9e:00:03:00", "Gi1/0/1")));
+    await tick();
+    assert.equal(locator.calls.length, 6, "the one service with a LIS asked again; the one without none");
+  });
+
+  it("stop() leaves the locator open: it is not the service's (the firmware shares it with LIS discovery)", async () => {
+    let closed = 0;
+    const { svc } = service({ locator: Object.assign(locator, { close: () => void closed++ }) });
+    await svc.start();
+    await svc.stop();
+    await svc.start();
+    await svc.stop();
+    assert.equal(closed, 0);
+  });
+
   it("a new gateway drops the LIS location if the LIS cannot locate the phone there; notLocatable drops it at once", async () => {
     let verdict: HeldOutcome = { ok: false, code: "network", message: "connection refused" };
     locator.answer = (n) => Promise.resolve(n === 1 ? lisAnswer(clock, "3-214") : verdict);

@@ -29,6 +29,13 @@ describe("config bundle", () => {
     );
   });
 
+  it("sip.gruu: absent by default (GRUU off), a boolean when given, anything else named", () => {
+    assert.equal(checkBundle(base()).sip?.gruu, undefined);
+    assert.equal(checkBundle(base(undefined, { sip: { gruu: true } })).sip?.gruu, true);
+    assert.equal(checkBundle(base(undefined, { sip: { gruu: false, pingMs: 0 } })).sip?.gruu, false);
+    assert.throws(() => checkBundle(base(undefined, { sip: { gruu: "yes" } }), "b.json"), /b\.json: \/sip\/gruu: must be boolean/);
+  });
+
   it("names an unknown field", () => {
     assert.throws(() => checkBundle(base(undefined, { medai: {} }), "b.json"), /b\.json: \/: unknown field 'medai'/);
   });
@@ -74,6 +81,14 @@ describe("config bundle", () => {
       const four = Array.from({ length: 4 }, (_, i) => ({ number: String(1200 + i), ringMode: "delayed", ringDelaySeconds: 60 }));
       assert.equal(checkBundle(base(undefined, { delegation: delegation({ delegates: eight, bosses: four, ringDelaySeconds: 0 }) })).delegation?.delegates.length, 8);
       assert.equal(checkBundle(base(undefined, { delegation: delegation({ enabled: false, delegates: [], bosses: [] }) })).delegation?.enabled, false);
+    });
+
+    it("takes an optional forking, \"server\" or \"phone\" (who rings the boss's delegates), and names another value", () => {
+      assert.equal(checkBundle(base(undefined, { delegation: delegation() })).delegation?.forking, undefined);
+      assert.equal(checkBundle(base(undefined, { delegation: delegation({ forking: "phone" }) })).delegation?.forking, "phone");
+      assert.equal(checkBundle(base(undefined, { delegation: delegation({ forking: "server" }) })).delegation?.forking, "server");
+      assert.throws(() => checkBundle(base(undefined, { delegation: delegation({ forking: "pbx" }) }), "b.json"), /b\.json: \/delegation\/forking: must be equal to one of the allowed values/);
+      assert.throws(() => checkBundle(base(undefined, { delegation: delegation({ forking: null }) }), "b.json"), /b\.json: \/delegation\/forking: must be equal to one of the allowed values/);
     });
 
     it("names each bad field: limits of 8 delegates and 4 bosses, ring mode and delay, numbers, missing and unknown fields", () => {

@@ -147,6 +147,9 @@ const SCREENS: Array<[string, PhoneState]> = [
   ["menu-delegates", delegatesMenu],
   ["add-delegate", run(keys("10"), addDelegate)],
   ["add-delegate-refused", run([...keys("1002"), key("OK")], addDelegate)],
+  // a notice over a menu: the title's place on a character LCD, a line above the softkeys on a pixel panel
+  ["menu-delegates-removed", run([key("SOFT2")], delegatesMenu)],
+  ["menu-delegates-not-saved", run([{ type: "delegation-notice", text: "Delegates not saved: delegates: no user with extension 1999" }], delegatesMenu)],
 ];
 
 describe("every screen, on every display", function () {

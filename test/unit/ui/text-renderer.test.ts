@@ -26,6 +26,26 @@ describe("character LCD layout", () => {
     assert.deepEqual(renderText(menu, 20, 4), ["Menu                ", " Directory          ", ">Location           ", "          Back OK   "]);
   });
 
+  it("puts a menu's notice in the title's place (icons and clock stay), every body row keeping its line", () => {
+    const menu: Screen = { title: "Delegates", clock: "09:41", icons: ["dnd"], body: ["1002 Dave", "1006", "Ring: at once", "Add delegate"], selected: 3, softkeys: ["", "Delete", "Back", ""], notice: "Removed Dave" };
+    assert.deepEqual(renderText(menu, 20, 4), [`${glyphChar("dnd")}Removed Dave  09:41`, " Ring: at once      ", ">Add delegate       ", "     Dele Back      "]);
+    assert.deepEqual(renderText(menu, 16, 2), [`${glyphChar("dnd")}Removed D 09:41`, ">Add delegate   "]);
+    assert.deepEqual(renderText({ ...menu, notice: "" }, 20, 4)[0], `${glyphChar("dnd")}Delegates     09:41`);
+    // no menu on two rows: a notice keeps the status row (the body's second line does not take it)
+    assert.deepEqual(renderText({ title: "x", body: ["a", "b"], notice: "Saved" }, 16, 2), ["Saved           ", "a               "]);
+  });
+
+  it("scrolls a long notice from when it came (noticeSince), else on the clock", () => {
+    const text = "Delegates not saved: delegates: no user with extension 1999";
+    const menu: Screen = { title: "Delegates", clock: "09:41", body: ["1002 Dave"], selected: 0, notice: text, noticeSince: 100_000 };
+    const title = (s: Screen, t: number): string => renderText(s, 20, 4, t)[0].slice(0, 14);
+    assert.equal(title(menu, 100_000), "Delegates not ");
+    assert.equal(title(menu, 100_000 + SCROLL_PAUSE_MS - 1), "Delegates not ", "its start first, for the usual pause");
+    assert.equal(title(menu, 100_000 + SCROLL_PAUSE_MS + SCROLL_STEP_MS * 10), "not saved: del");
+    assert.equal(title(menu, 99_000), "Delegates not ", "a clock behind it: its start");
+    assert.equal(title({ ...menu, noticeSince: undefined }, 100_000), scrollWindow(text, 14, 100_000));
+  });
+
   it("scrolls a long name: pause at the start, then one character per step", () => {
     const name = "Call from Bartholomew Featherstonehaugh";
     assert.equal(scrollWindow(name, 16, 0), "Call from Bartho");

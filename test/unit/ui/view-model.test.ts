@@ -133,3 +133,69 @@ describe("emergency and location screens (20x4)", () => {
     assert.equal(rows(long)[1], "<45678901234567890_ ", "a long value shows its tail (a room holds 20)");
   });
 });
+
+describe("a notice over a menu (Menu > Delegates)", () => {
+  // the boss 1001 with two delegates; the menu opened with key presses at 5 s (the shell stamps keys with its clock)
+  const cfg = {
+    ...config,
+    ownNumber: "1001",
+    delegation: { enabled: true, delegates: [{ number: "1002", name: "Dave" }, { number: "1006" }], ringMode: "simultaneous" as const, ringDelayMs: 0, bosses: [] },
+  };
+  const at = (s: PhoneState, ev: Parameters<typeof reduce>[1]): PhoneState => reduce(s, ev).state;
+  const press = (s: PhoneState, k: string, t = 5000): PhoneState => at(s, { type: "key", key: k, down: true, at: t });
+  const menu = ["MENU", "DOWN", "DOWN", "DOWN", "DOWN", "OK"].reduce((s, k) => press(s, k), initialState(cfg));
+  const REFUSAL = "Delegates not saved: delegates: no user with extension 1999";
+  const refused = at(menu, { type: "delegation-notice", text: REFUSAL });
+  const view = (s: PhoneState) => viewOf(s, { ...ctx, now: 6000 });
+  const screen = (s: PhoneState, cols: number, rows: number, tMs = 6000) => renderText(view(s), cols, rows, tMs);
+
+  it("the menu is Menu > Delegates, its cursor on the first delegate", () => {
+    assert.deepEqual(menu.menu?.stack, ["main", "delegates"]);
+    assert.deepEqual(screen(menu, 20, 4), ["Delegates      09:41", ">1002 Dave          ", " 1006               ", "     Dele Back      "]);
+  });
+
+  it("20x4: the service's refusal takes the title's place, from its start; the cursor's line and the next stay", () => {
+    assert.deepEqual(view(refused).body, ["1002 Dave", "1006", "Ring: at once", "Add delegate"], "not a line of the menu");
+    assert.equal(view(refused).notice, REFUSAL);
+    assert.deepEqual(screen(refused, 20, 4), ["Delegates not  09:41", ">1002 Dave          ", " 1006               ", "     Dele Back      "]);
+    // it scrolls from the key that asked (5 s): the rest of it comes by on the same row, the menu staying put
+    const seen = new Set<string>();
+    for (let t = 5000; t < 40_000; t += 100) {
+      const rows = screen(refused, 20, 4, t);
+      seen.add(rows[0].slice(0, 14));
+      assert.deepEqual(rows.slice(1), [">1002 Dave          ", " 1006               ", "     Dele Back      "]);
+    }
+    for (const part of ["Delegates not ", "no user with e", "xtension 1999 "]) assert.ok(seen.has(part), `'${part}' on the title row`);
+  });
+
+  it("the cursor on the last line: still in view with the notice (Removed Dave, Delegates ring after 10 s)", () => {
+    const removed = press(menu, "SOFT2", 7000);
+    assert.equal(removed.notice, "Removed Dave");
+    assert.deepEqual(screen(removed, 20, 4, 7000), ["Removed Dave   09:41", ">1006               ", " Ring: at once      ", "     Dele Back      "]);
+    const ring = press(press(menu, "DOWN"), "DOWN");
+    const ten = press(press(ring, "OK"), "OK", 8000);
+    assert.equal(ten.notice, "Delegates ring after 10 s");
+    assert.deepEqual(screen(ten, 20, 4, 8000), ["Delegates ring 09:41", " 1006               ", ">Ring: after 10 s   ", "          Back OK   "]);
+    const last = press(ring, "DOWN");
+    assert.deepEqual(screen({ ...last, notice: "Added delegate 1002" }, 20, 4, 5000).slice(0, 3), ["Added delegate 09:41", " Ring: at once      ", ">Add delegate       "]);
+  });
+
+  it("16x2: the notice on the status row too, the cursor's line below it", () => {
+    assert.deepEqual(screen(refused, 16, 2, 5000), ["Delegates  09:41", ">1002 Dave      "]);
+  });
+
+  it("the next key takes it away: the title again", () => {
+    const moved = press(refused, "DOWN", 9000);
+    assert.equal(moved.notice, "");
+    assert.equal(view(moved).notice, undefined);
+    assert.deepEqual(screen(moved, 20, 4, 9000).slice(0, 2), ["Delegates      09:41", " 1002 Dave          "]);
+  });
+
+  it("outside menus a notice shows as before (the idle screen's first line)", () => {
+    const idle = press(refused, "END");
+    const told = at(idle, { type: "delegation-notice", text: "You are now a delegate of 1000 Kim Lee" });
+    assert.equal(view(told).notice, undefined);
+    assert.equal(view(told).body[0], "You are now a delegate of 1000 Kim Lee");
+    assert.equal(screen(told, 20, 4)[0], "x1001 Alice    09:41");
+  });
+});

@@ -372,6 +372,50 @@ describe("the boss's phone", () => {
     assert.deepEqual(onAdd.effects, []);
   });
 
+  it("Menu > Delegates > Ring: OK steps the ring mode (at once, after 5..30 s, at once again); each step is saved", () => {
+    const ringLine = runB([key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("DOWN"), key("OK"), key("DOWN"), key("DOWN")]);
+    assert.equal(ringLine.state.menu?.cursor, 2);
+    assert.deepEqual(lcd(ringLine.state).slice(1, 4), [" 1006               ", ">Ring: at once      ", "          Back OK   "]);
+    const list = [{ number: "1002", name: "Dave" }, { number: "1006" }];
+    const five = runB([key("OK")], ringLine.state);
+    assert.deepEqual(of(five.effects, "set-delegates"), [{ type: "set-delegates", delegates: list, ringMode: "delayed", ringDelayMs: 5000 }]);
+    assert.equal(five.state.config.delegation?.ringMode, "delayed");
+    assert.equal(five.state.config.delegation?.ringDelayMs, 5000);
+    assert.equal(five.state.notice, "Delegates ring after 5 s");
+    assert.deepEqual(five.state.menu, ringLine.state.menu, "the cursor stays on the Ring line");
+    const ten = runB([key("SOFT4")], five.state);
+    assert.deepEqual(of(ten.effects, "set-delegates"), [{ type: "set-delegates", delegates: list, ringMode: "delayed", ringDelayMs: 10_000 }]);
+    assert.equal(ten.state.notice, "Delegates ring after 10 s");
+    assert.equal(lcd(ten.state)[2], ">Ring: after 10 s   ");
+    // 15, 20, 30, then at once again: simultaneous with 0
+    const steps = runB([key("OK"), key("OK"), key("OK"), key("OK")], ten.state);
+    assert.deepEqual(
+      of(steps.effects, "set-delegates").map((e) => [e.ringMode, e.ringDelayMs]),
+      [["delayed", 15_000], ["delayed", 20_000], ["delayed", 30_000], ["simultaneous", 0]],
+    );
+    assert.equal(steps.state.config.delegation?.ringMode, "simultaneous");
+    assert.equal(steps.state.config.delegation?.ringDelayMs, 0);
+    assert.equal(steps.state.notice, "Delegates ring at once");
+    // Delete there does nothing; adding and removing delegates leaves the ring mode to the service
+    assert.deepEqual(runB([key("SOFT2")], ringLine.state).effects, []);
+    assert.deepEqual(of(runB([key("UP"), key("SOFT2")], five.state).effects, "set-delegates"), [{ type: "set-delegates", delegates: [{ number: "1002", name: "Dave" }] }]);
+  });
+
+  it("Menu > Delegates > Ring: a delay IT set off the steps goes to the next step; past the last, at once", () => {
+    const at = (ringDelayMs: number): { runR: ReturnType<typeof coreRunner>; menu: PhoneState } => {
+      const runR = coreRunner({ ...boss, delegation: delegation({ bosses: [], delegates: [], ringMode: "delayed", ringDelayMs }) });
+      return { runR, menu: runR([key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("DOWN"), key("OK")]).state };
+    };
+    const seven = at(7000);
+    assert.equal(seven.menu.menu?.cursor, 0, "no delegates: the cursor starts on the Ring line");
+    assert.deepEqual(lcd(seven.menu).slice(1, 3), [">Ring: after 7 s    ", " Add delegate       "]);
+    assert.deepEqual(of(seven.runR([key("OK")], seven.menu).effects, "set-delegates"), [{ type: "set-delegates", delegates: [], ringMode: "delayed", ringDelayMs: 10_000 }]);
+    const late = at(45_000);
+    const back = late.runR([key("OK")], late.menu);
+    assert.deepEqual(of(back.effects, "set-delegates"), [{ type: "set-delegates", delegates: [], ringMode: "simultaneous", ringDelayMs: 0 }]);
+    assert.equal(back.state.notice, "Delegates ring at once");
+  });
+
   it("Add delegate takes an extension; refuses empty, own numbers, duplicates and emergency numbers", () => {
     const menu = runB([key("MENU"), key("DOWN"), key("DOWN"), key("DOWN"), key("DOWN"), key("OK"), key("UP"), key("OK")]);
     assert.deepEqual(menu.state.delegateEntry, { digits: "", message: "" });

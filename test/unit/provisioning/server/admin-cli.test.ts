@@ -94,6 +94,12 @@ describe("deskphone-admin (in-process)", () => {
     assert.equal((await admin("policy", "set", "delegation", '{"enabled":true}')).code, 0);
     assert.equal((await admin("policy", "show", "delegation")).out, '{\n  "enabled": true\n}\n');
     assert.equal((await admin("policy", "show", "logging")).out, "policy logging is not set\n");
+    // --json: one JSON value for a script, null when not set
+    assert.deepEqual(await admin("policy", "show", "logging", "--json"), { code: 0, out: "null\n", err: "" });
+    assert.deepEqual(await admin("policy", "show", "delegation", "--json"), { code: 0, out: '{"enabled":true}\n', err: "" });
+    const misplaced = await admin("policy", "set", "logging", "{}", "--json");
+    assert.equal(misplaced.code, 2);
+    assert.match(misplaced.err, /^deskphone-admin: --json goes with policy show\n/);
     assert.deepEqual(await admin("policy", "set", "lock", '{"afterIdleMinutes":"ten"}'), { code: 1, out: "", err: "policy lock: /afterIdleMinutes: must be integer\n" });
     assert.equal((await admin("policy", "set", "lock", "{oops")).code, 1);
     assert.equal((await admin("policy", "set", "colour", "{}")).err, "unknown policy 'colour' (one of location, emergency, logging, lock, delegation)\n");
@@ -186,6 +192,15 @@ describe("deskphone-admin (in-process)", () => {
     assert.deepEqual(await admin("policy", "set", "delegation", "{}"), { code: 1, out: "", err: "policy delegation: /: missing 'enabled'\n" });
     assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":true,"ringMode":"delayed"}'), { code: 1, out: "", err: "policy delegation: /: unknown field 'ringMode'\n" });
     assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":false}'), { code: 0, out: 'policy delegation set: {"enabled":false}\n', err: "" });
+  });
+
+  it("takes the delegation policy's forking: \"server\" or \"phone\", refusing any other value by name", async () => {
+    assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":true,"forking":"phone"}'), { code: 0, out: 'policy delegation set: {"enabled":true,"forking":"phone"}\n', err: "" });
+    assert.equal((await admin("policy", "show", "delegation")).out, '{\n  "enabled": true,\n  "forking": "phone"\n}\n');
+    assert.equal((await admin("policy", "set", "delegation", '{"enabled":true,"forking":"server"}')).code, 0);
+    assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":true,"forking":"pbx"}'), { code: 1, out: "", err: 'policy delegation: /forking: must be "server" or "phone" (got "pbx")\n' });
+    assert.deepEqual(await admin("policy", "set", "delegation", '{"enabled":true,"forking":true}'), { code: 1, out: "", err: 'policy delegation: /forking: must be "server" or "phone" (got true)\n' });
+    assert.equal((await admin("policy", "show", "delegation")).out, '{\n  "enabled": true,\n  "forking": "server"\n}\n', "a refused policy changes nothing");
   });
 
   it("exits 2 with the usage on a usage error", async () => {

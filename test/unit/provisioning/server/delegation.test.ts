@@ -101,6 +101,24 @@ describe("delegation and private line (service side)", () => {
       assert.ok(!JSON.stringify(bundle("1002")).includes("2001"));
     });
 
+    it("carries the policy's forking (who rings a boss's delegates) in every user's delegation, only when the policy sets it", () => {
+      ops.setPolicy(ctx, "delegation", '{"enabled":true}');
+      ops.addDelegate(ctx, "1001", "1002");
+      assert.equal(bundle("1001").delegation?.forking, undefined, "absent: the PBX forks (\"server\")");
+      ops.setPolicy(ctx, "delegation", '{"enabled":true,"forking":"phone"}');
+      assert.deepEqual(bundle("1001").delegation, { enabled: true, ringMode: "simultaneous", ringDelaySeconds: 10, delegates: [{ number: "1002", name: "Bob Jones" }], bosses: [], forking: "phone" });
+      assert.equal(bundle("1002").delegation?.forking, "phone");
+      assert.equal(bundle("1003").delegation?.forking, "phone");
+      ops.setPolicy(ctx, "delegation", '{"enabled":true,"forking":"server"}');
+      assert.equal(bundle("1001").delegation?.forking, "server");
+      // no delegation, no forking
+      ops.setPolicy(ctx, "delegation", '{"enabled":false,"forking":"phone"}');
+      assert.equal(bundle("1001").delegation, undefined);
+      // the policy refuses other values, and keeps what it had
+      assert.throws(() => ops.setPolicy(ctx, "delegation", '{"enabled":true,"forking":"both"}'), (e: Error) => e instanceof ops.AdminRefusal && e.message === 'policy delegation: /forking: must be "server" or "phone" (got "both")');
+      assert.deepEqual(store.getPolicy("delegation"), { enabled: false, forking: "phone" });
+    });
+
     it("stays within the schema's limits even when the database holds more (edited by other means)", () => {
       store.setPolicy("delegation", { enabled: true });
       for (let i = 0; i < 10; i++) store.addUser({ extension: String(1100 + i), displayName: `User ${i}` });
@@ -172,20 +190,36 @@ describe("delegation and private line (service side)", () => {
   });
 
   describe("what the lab's registrar gets (registrarRouting)", () => {
-    it("private lines always; delegations and ring delays only while the policy enables delegation", () => {
+    it("private lines always; delegations, ring delays and asserted identities only while the policy enables delegation", () => {
       ops.addDelegate(ctx, "1001", "1003");
       ops.addDelegate(ctx, "1001", "1002");
       ops.addDelegate(ctx, "1004", "1002");
       ops.setRingMode(ctx, "1004", "delayed", 5);
-      assert.deepEqual(registrarRouting(store), { aliases: { "2001": "1001", "+15125550104": "1004" }, delegations: {}, ringDelays: {} });
+      assert.deepEqual(registrarRouting(store), { aliases: { "2001": "1001", "+15125550104": "1004" }, delegations: {}, ringDelays: {}, assertedIdentity: {} });
       store.setPolicy("delegation", { enabled: true });
       assert.deepEqual(registrarRouting(store), {
         aliases: { "2001": "1001", "+15125550104": "1004" },
         delegations: { "1001": ["1002", "1003"], "1004": ["1002"] },
         ringDelays: { "1001": 0, "1004": 5 },
+        assertedIdentity: { "1002": ["1001", "1004"], "1003": ["1001"] },
       });
       // from the service's file, as the lab reads it while the service runs (WAL)
       assert.deepEqual(readRegistrarRouting(file).delegations, { "1001": ["1002", "1003"], "1004": ["1002"] });
+    });
+
+    it("no delegations nor ring delays when the boss's phone forks (policy forking \"phone\"), but the asserted identities stay", () => {
+      ops.addDelegate(ctx, "1001", "1002");
+      ops.setRingMode(ctx, "1001", "delayed", 5);
+      ops.setPolicy(ctx, "delegation", '{"enabled":true,"forking":"phone"}');
+      // the delegate still calls on the boss's behalf: its asserted identity does not depend on who forks
+      assert.deepEqual(registrarRouting(store), { aliases: { "2001": "1001", "+15125550104": "1004" }, delegations: {}, ringDelays: {}, assertedIdentity: { "1002": ["1001"] } });
+      assert.deepEqual(readRegistrarRouting(file), { aliases: { "2001": "1001", "+15125550104": "1004" }, delegations: {}, ringDelays: {}, assertedIdentity: { "1002": ["1001"] } });
+      // "server", said or not, is the PBX forking
+      ops.setPolicy(ctx, "delegation", '{"enabled":true,"forking":"server"}');
+      assert.deepEqual(registrarRouting(store), { aliases: { "2001": "1001", "+15125550104": "1004" }, delegations: { "1001": ["1002"] }, ringDelays: { "1001": 5 }, assertedIdentity: { "1002": ["1001"] } });
+      // delegation off: no one calls as another
+      ops.setPolicy(ctx, "delegation", '{"enabled":false,"forking":"phone"}');
+      assert.deepEqual(registrarRouting(store), { aliases: { "2001": "1001", "+15125550104": "1004" }, delegations: {}, ringDelays: {}, assertedIdentity: {} });
     });
   });
 });

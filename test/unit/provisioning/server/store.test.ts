@@ -210,6 +210,10 @@ describe("provisioning store", () => {
       assert.equal(e?.location?.lisUrl, "https://lis.pbx.example/held");
       assert.equal(e?.emergency?.routes?.[0]?.host, "sbc.pbx.example");
       assert.equal(buildUserBundle(s, "9999", { sip: { domain: "d", servers: [{ host: "h", transport: "udp" }] } }), undefined);
+      // a PBX that routes GRUUs (the service config's sip.gruu): the bundle turns them on (RFC 5627, ED-63)
+      assert.equal(e?.sip, undefined, "off unless IT says the PBX routes them");
+      const g = buildUserBundle(s, "1001", { sip: { domain: "pbx.example", servers: [{ host: "10.0.0.2", transport: "udp" }], gruu: true } });
+      assert.deepEqual(g?.sip, { gruu: true });
     } finally {
       s.close();
     }
