@@ -5,14 +5,15 @@
 //   phone shows "Call for <boss>" exactly as for a call its PBX forked; `Deskphone-Caller` names who really calls (the
 //   delegate's phone shows them, not the boss). The media is offered on hold (sendonly): nothing is heard either way.
 // The first delegate to answer wins; the other legs are cancelled. SipPhone then answers the caller (on hold too) and
-// REFERs it to the winning leg with Replaces (RFC 3515, RFC 3891), so the caller's UA calls the delegate's phone, which
-// replaces the leg with it: the call runs caller <-> delegate, with this phone out of it. What the caller's UA must
-// do is an attended transfer's transferee part, which any UA with transfer support does.
+// REFERs it to the delegate's address of record with Replaces naming the winning leg (RFC 3515, RFC 3891), so the
+// caller's UA calls the delegate's phone through the PBX, and that phone replaces the leg with it: the call runs
+// caller <-> delegate, with this phone out of it. What the caller's UA must do is an attended transfer's transferee
+// part, which any UA with transfer support does (a caller whose Allow lacks REFER is not forked: allowsRefer).
 import { Grammar, Inviter, SessionState, URI, type UserAgent } from "sip.js";
 import type { Logger } from "../base/log.js";
 import type { HoldOptions } from "./sdh-adapter.js";
 
-/** A boss's phone rings a delegate, with nobody ringing at the boss's (DND): the caller waits this long at most. */
+/** A boss's phone rings the delegates while nothing rings at the boss's (DND, busy): the caller waits this long at most. */
 export const ALONE_RING_MS = 60_000;
 /** A hand-over (REFER to the caller) with no final NOTIFY in this long has failed (RFC 3261 Timer B, 64*T1). */
 export const HANDOVER_MS = 32_000;

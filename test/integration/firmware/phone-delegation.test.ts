@@ -151,7 +151,8 @@ describe("boss, delegate and private line (two phones, Kamailio, baresip)", func
     assert.equal(header(invite, "P-Preferred-Identity"), undefined, "the proxy consumed P-Preferred-Identity");
   });
 
-  it("safe transfer: the delegate holds the boss's caller and transfers to the boss, who answers and talks to the caller", async () => {
+  /** The caller calls the boss, the delegate answers and starts a safe transfer: the boss's phone rings. */
+  async function safeTransferRinging(): Promise<{ b: PhoneProcess; d: PhoneProcess }> {
     const b = await boss();
     const d = await delegate();
     await caller.dial("sip:1001@127.0.0.1");
@@ -162,6 +163,11 @@ describe("boss, delegate and private line (two phones, Kamailio, baresip)", func
     await d.keys("TRANSFER");
     await d.keys("SOFT2"); // Boss: a consult call to the boss
     await b.until("the boss's phone rings with the consult call", (x) => x.calls[0]?.state === "incoming");
+    return { b, d };
+  }
+
+  it("safe transfer: the delegate holds the boss's caller and transfers to the boss, who answers and talks to the caller", async () => {
+    const { b, d } = await safeTransferRinging();
     await b.keys("OK");
     // answered: the delegate completes the transfer, the caller and the boss are connected and the delegate is free
     await d.until("the delegate is free", (x) => x.calls.length === 0, 15000);
@@ -172,16 +178,7 @@ describe("boss, delegate and private line (two phones, Kamailio, baresip)", func
 
   it("safe transfer the boss does not answer: after 20 s the boss's phone stops ringing and the caller is back with the delegate", async function () {
     this.timeout(120000);
-    const b = await boss();
-    const d = await delegate();
-    await caller.dial("sip:1001@127.0.0.1");
-    await d.until("ringing for the boss", (x) => x.calls[0]?.state === "incoming");
-    await d.keys("OK");
-    await d.until("answered", (x) => x.calls[0]?.state === "connected");
-    await b.until("the boss's phone stopped ringing", (x) => x.calls.length === 0);
-    await d.keys("TRANSFER");
-    await d.keys("SOFT2"); // Boss: a consult call to the boss
-    await b.until("the boss's phone rings with the consult call", (x) => x.calls[0]?.state === "incoming");
+    const { b, d } = await safeTransferRinging();
     // nobody answers at the boss's desk
     const back = sum(await d.until("back to the delegate", (x) => x.calls.length === 1 && x.calls[0].state === "connected" && sum(x).notice.includes("did not answer"), 40000));
     assert.equal(back.calls[0].number, "1003", "the caller, resumed");
