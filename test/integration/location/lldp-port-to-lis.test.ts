@@ -16,6 +16,7 @@ import { LldpListener } from "../../../src/location/lldp-listener.js";
 import { LocationService } from "../../../src/location/location-service.js";
 import { startLisServer, type LisServer } from "../../../src/location/lis/lis-server.js";
 import { schemaComplaint } from "../../support/xml-schema.js";
+import { until as poll } from "../../support/poll.js";
 
 const run = promisify(execFile);
 const clock = createSystemClock();
@@ -45,11 +46,7 @@ function pcap(frames: Buffer[]): Buffer {
 const civic = (extra: Record<string, string>): Record<string, string> => ({ country: "US", A1: "TX", A3: "Austin", RD: "Lamar", STS: "BLVD", HNO: "1100", BLD: "Tower 2", ...extra });
 
 /** Polls until `cond` holds; fails after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), `timed out waiting for ${what}`);
-}
+const until = (cond: () => boolean, what: string, ms = 15000): Promise<void> => poll(what, cond, ms, 10);
 
 describe("LLDP switch port -> HELD -> reference LIS wiremap (end to end)", function () {
   this.timeout(60000);

@@ -15,6 +15,7 @@ import { parseDialogInfo } from "../../../src/sip/dialog-info.js";
 import type { MediaPort, MediaSession } from "../../../src/sip/media-port.js";
 import { DEFAULT_SIP_TUNING, SipPhone, type LineState, type SipAccount, type SipEndReason, type SipPhoneEvents, type SipTuning } from "../../../src/sip/sip-phone.js";
 import { bodyOf, header, received } from "../../support/sip-messages.js";
+import { until } from "../../support/poll.js";
 
 const scenarios = fileURLToPath(new URL("./scenarios/", import.meta.url));
 const USERS = [
@@ -66,14 +67,6 @@ interface Phone {
   wire: Array<{ dir: "in" | "out"; text: string }>;
   registered: () => boolean;
   line(number: string): LineState | undefined;
-}
-
-async function until(what: string, test: () => boolean, ms = 15000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

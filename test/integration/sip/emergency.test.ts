@@ -15,6 +15,7 @@ import { startSipp, type SippHandle, type SippRun } from "../../../src/lab/sipp.
 import { buildPidfLo, type CivicAddress } from "../../../src/location/pidf-lo.js";
 import type { MediaPort, MediaSession } from "../../../src/sip/media-port.js";
 import { assertValidPidf, header, listening, pidfPart, received } from "../../support/sip-messages.js";
+import { until } from "../../support/poll.js";
 import { DEFAULT_SIP_TUNING, SipPhone, type SipAccount, type SipEndReason, type SipPhoneEvents, type SipTuning } from "../../../src/sip/sip-phone.js";
 
 const scenarios = fileURLToPath(new URL("./scenarios/", import.meta.url));
@@ -103,13 +104,7 @@ function harness(account: SipAccount, clock: Clock = createSystemClock(), tuning
     ended,
     progress,
     registered: () => reg === "registered",
-    async until(what, test, ms = 15000) {
-      const deadline = Date.now() + ms;
-      while (!test()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    until: (what, test, ms = 15000) => until(what, test, ms),
   };
 }
 

@@ -14,6 +14,7 @@ import { startRegistrar, freePort, type Registrar } from "../../../src/lab/regis
 import { startSipp, type SippHandle, type SippRun } from "../../../src/lab/sipp.js";
 import type { MediaPort, MediaSession } from "../../../src/sip/media-port.js";
 import { header, received, untilListening } from "../../support/sip-messages.js";
+import { until } from "../../support/poll.js";
 import { DEFAULT_SIP_TUNING, SipPhone, type SipAccount, type SipEndReason, type SipPhoneEvents } from "../../../src/sip/sip-phone.js";
 
 const scenarios = fileURLToPath(new URL("./scenarios/", import.meta.url));
@@ -82,13 +83,7 @@ function harness(account: SipAccount): Harness {
     ended,
     progress,
     registered: () => reg === "registered",
-    async until(what, test, ms = 15000) {
-      const deadline = Date.now() + ms;
-      while (!test()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    until: (what, test, ms = 15000) => until(what, test, ms),
   };
 }
 

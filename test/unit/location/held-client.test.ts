@@ -22,6 +22,7 @@ import { HeldClient } from "../../../src/location/held-client.js";
 import { startLisServer, type LisServer } from "../../../src/location/lis/lis-server.js";
 import type { LisTarget } from "../../../src/location/location-types.js";
 import { schemaComplaint } from "../../support/xml-schema.js";
+import { until as poll } from "../../support/poll.js";
 
 const run = promisify(execFile);
 const schemas = fileURLToPath(new URL("../../fixtures/location-schemas/", import.meta.url));
@@ -33,10 +34,7 @@ const HELD_TYPE = "application/held+xml;charset=utf-8";
 const invalidRequest = (xml: string): Promise<string | null> => schemaComplaint(xml, "held-validate.xsd");
 
 /** Polls (real time) until `cond` holds; fails after 5 s. */
-async function until(cond: () => boolean, what = "condition"): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(cond(), `timed out waiting for ${what}`);
-}
+const until = (cond: () => boolean, what = "condition"): Promise<void> => poll(what, cond, 5000, 5);
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 60));
 
 /** A ManualClock that remembers every delay asked of it. */

@@ -1,6 +1,7 @@
 // Shared bits for the evdev tests: an in-memory InputEventSource and a bounded real-time wait for FIFO reads.
 import { Listeners, type Unsubscribe } from "../../../../src/hal/api/events.js";
 import type { InputEvent, InputEventSource } from "../../../../src/hal/api/input-events.js";
+import { until as poll } from "../../../support/poll.js";
 
 export class FakeSource implements InputEventSource {
   readonly path = "/dev/input/fake0";
@@ -22,10 +23,4 @@ export class FakeSource implements InputEventSource {
 }
 
 /** Waits (real time, at most `ms`) until `cond()` holds; throws naming `what` otherwise. */
-export async function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export const waitFor = (cond: () => boolean, what: string, ms = 3000): Promise<void> => poll(what, cond, ms, 5);
