@@ -91,6 +91,8 @@ describe("the boss's phone rings its delegates (a PBX that does not fork: Kamail
     assert.match(bs.notice, /Answered by Dan Delegate/);
     // the caller's baresip took the REFER and called the delegate's phone with Replaces: caller and delegate talk
     await caller.waitFor("CALL_ESTABLISHED", 10000, (e) => /1002/.test(JSON.stringify(e)), since);
+    // the boss's phone leaves the caller's first call once the transfer is reported done (the caller's NOTIFY)
+    await caller.waitFor("CALL_CLOSED", 40000, (e) => /sip:1001@/.test(String(e.peeruri)), since);
     const dc = sum(await d.until("the delegate talks to the caller", (x) => x.calls.length === 1 && x.calls[0].state === "connected" && x.calls[0].number === "1003", 15000));
     assert.equal(dc.calls[0].forBoss, "1001");
     const heard = await d.cmd<{ dominant_hz: number; rms_dbfs: number | null }>("audio_capture", { path: "speaker", ms: 1000 });
@@ -138,6 +140,8 @@ describe("the boss's phone rings its delegates (a PBX that does not fork: Kamail
     const since = caller.eventCount;
     await d.keys("OK");
     await caller.waitFor("CALL_ESTABLISHED", 10000, (e) => /1002/.test(JSON.stringify(e)), since);
+    // the boss's phone leaves the caller's first call once the transfer is reported done (the caller's NOTIFY)
+    await caller.waitFor("CALL_CLOSED", 40000, (e) => /sip:1001@/.test(String(e.peeruri)), since);
     await d.until("the delegate talks to the caller", (x) => x.calls.length === 1 && x.calls[0].state === "connected" && x.calls[0].number === "1003", 15000);
     const bs = sum(await b.until("the boss's history: answered by the delegate", (x) => sum(x).history.some((h) => h.answeredBy === "1002")));
     assert.equal(bs.history.length, 1);
